@@ -1,0 +1,67 @@
+// The request logic: a function from http::Request to http::Response for every route of SPEC §4,
+// independent of sockets (tests call handle() directly). Built-in routes are answered on the
+// calling I/O thread from C++ state; entrypoint calls go through the Invoker. Thread-safe:
+// handle() runs concurrently on I/O threads; attach_service() publishes the loaded service once.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "mvi/config/config.hpp"
+#include "mvi/core/lifecycle.hpp"
+#include "mvi/exec/invoker.hpp"
+#include "mvi/http/message.hpp"
+#include "mvi/http/router.hpp"
+#include "mvi/registry/registry.hpp"
+#include "mvi/state/notification_store.hpp"
+#include "mvi/state/parameter_store.hpp"
+
+namespace mvi::api {
+
+struct AppDeps {
+  const config::Config& config;
+  state::ParameterStore& parameters;
+  state::NotificationStore& notifications;
+  core::Lifecycle& lifecycle;
+};
+
+struct RequestCounters {
+  std::atomic<std::uint64_t> total{0};
+  std::atomic<std::uint64_t> client_errors{0};
+  std::atomic<std::uint64_t> server_errors{0};
+};
+
+class App {
+ public:
+  explicit App(AppDeps deps);
+  ~App();
+
+  // Makes the service's entrypoints routable. Both must outlive the App's use.
+  void attach_service(const registry::Registry& registry, exec::Invoker& invoker);
+
+  void handle(http::Request request, http::Responder respond);
+
+  const RequestCounters& counters() const { return counters_; }
+
+ private:
+  struct Service;  // the routes and invoker published by attach_service
+  struct Context;  // per-request state carried into the completion
+
+  void route(const std::shared_ptr<Context>& ctx);
+  void handle_entrypoint(const std::shared_ptr<Context>& ctx, const registry::Entrypoint& ep,
+                         exec::Invoker& invoker);
+  void handle_parameter_get(const std::shared_ptr<Context>& ctx, const std::string& name, bool bare);
+  void handle_parameter_post(const std::shared_ptr<Context>& ctx, const std::string& name, bool bare);
+  void handle_notifications(const std::shared_ptr<Context>& ctx);
+  void handle_status(const std::shared_ptr<Context>& ctx);
+  void finish(const std::shared_ptr<Context>& ctx, http::Response response);
+
+  AppDeps deps_;
+  http::Router builtin_router_;
+  std::atomic<const Service*> service_{nullptr};
+  std::unique_ptr<Service> service_owner_;
+  RequestCounters counters_;
+};
+
+}  // namespace mvi::api

@@ -1,0 +1,60 @@
+// Runtime configuration: every option of SPEC §3 with its default, from the command line and the
+// environment. Parsed once in main; read-only afterwards, so safe to share between threads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace mvi::config {
+
+struct Limits {
+  std::size_t max_body_size = 8 * 1024 * 1024;  // bytes; 413 above it
+  std::size_t max_header_size = 16 * 1024;      // bytes of the whole header block; 431 above it
+  std::size_t max_json_depth = 64;              // nesting levels; 400 above it
+  std::size_t queue_limit = 1024;               // calls waiting for an executor; 503 above it
+  double header_timeout_s = 10.0;
+  double body_timeout_s = 30.0;
+  double write_timeout_s = 30.0;
+  double keep_alive_timeout_s = 75.0;
+};
+
+struct Config {
+  std::string service_path;
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 8000;
+  std::string name;                  // default: the service file's stem
+  std::string version = "0.0.0";
+  std::string root_path;             // "" or "/prefix" without a trailing slash
+  std::string log_level = "info";
+  std::string log_format = "text";   // text | json
+  int workers = 1;                   // Python executor threads
+  int io_threads = 1;                // HTTP I/O threads (one is best for small requests on 2 cores)
+  double drain_delay_s = 1.0;        // after SIGTERM: keep accepting this long while ready is 503
+  double graceful_timeout_s = 30.0;  // then wait this long for in-flight requests
+  bool check = false;                // load, print the registry, exit
+  Limits limits;
+};
+
+// What main should do after parsing: run with the config, or print `output` and exit with `exit_code`.
+struct ParseResult {
+  Config config;
+  std::optional<int> exit_code;
+  std::string output;
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// The process environment, for main; tests pass their own lookup.
+EnvLookup process_env();
+
+// Parses argv after applying environment defaults (MVI_* and the Daeploy aliases).
+// Command-line values win over the environment.
+ParseResult parse_command_line(int argc, const char* const* argv, const EnvLookup& env);
+
+// Parses sizes such as "8MiB", "512k", "1048576".
+std::optional<std::size_t> parse_size(const std::string& text);
+
+}  // namespace mvi::config

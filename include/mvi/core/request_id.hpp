@@ -1,0 +1,16 @@
+// Request ids: accept a caller's X-Request-ID when it is safe to echo and log, else make one.
+// Thread-safe (per-thread generator).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace mvi::core {
+
+// 1..128 characters of [A-Za-z0-9._-]: nothing that could split a log line or a header.
+bool is_valid_request_id(std::string_view id) noexcept;
+
+// 32 lowercase hex characters from a per-thread random generator.
+std::string new_request_id();
+
+}  // namespace mvi::core

@@ -1,0 +1,66 @@
+// Plain HTTP request and response values handed between the Beast session and the route
+// handlers, so request logic never sees sockets or Beast types. Values; no shared state.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace mvi::http {
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+struct Request {
+  std::string method;  // upper case, e.g. "POST"
+  std::string target;  // as received: path plus optional "?query"
+  std::string path;    // target before '?'
+  std::string query;   // target after '?', without it
+  std::vector<Header> headers;
+  std::string body;
+  unsigned version = 11;  // 10 or 11
+  std::string request_id;
+  std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
+
+  // Case-insensitive lookup of the first header with this name.
+  std::optional<std::string_view> header(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json; charset=utf-8";
+  std::vector<Header> headers;
+  std::string body;
+  bool close = false;  // close the connection after writing
+
+  void set_header(std::string name, std::string value);
+
+  // JSON body dumped with invalid UTF-8 replaced, so a response can always be written.
+  static Response json(int status, const nlohmann::json& body);
+  // {"detail": detail}
+  static Response error(int status, std::string_view detail);
+};
+
+using Responder = std::function<void(Response)>;
+using Handler = std::function<void(Request, Responder)>;
+
+// The standard reason phrase ("Not Found"), or "Unknown".
+std::string_view reason(int status) noexcept;
+
+// Percent-decoding; nullopt for a malformed escape. `plus_as_space` for query strings.
+std::optional<std::string> percent_decode(std::string_view text, bool plus_as_space);
+
+// "a=1&b=x%20y&a=2" → [("a","1"),("b","x y"),("a","2")]; malformed pairs are kept undecoded.
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);
+
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
+}  // namespace mvi::http

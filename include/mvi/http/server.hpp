@@ -1,0 +1,46 @@
+// The HTTP/1.1 front end (Boost.Beast): accepts connections, reads requests under the configured
+// limits, hands each to a Handler and writes the response it produces, possibly from another
+// thread. Never touches Python. Methods are called from the runtime's main thread; the handler
+// is called on I/O threads.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "mvi/config/config.hpp"
+#include "mvi/http/message.hpp"
+
+namespace mvi::http {
+
+class Server {
+ public:
+  Server(config::Limits limits, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens; returns the bound port (useful with port 0).
+  // Throws core::Error(listen_failed).
+  std::uint16_t listen(const std::string& host, std::uint16_t port);
+
+  void start(int io_threads);
+
+  // From now on responses carry "Connection: close" (during shutdown).
+  void set_closing();
+  // Closes the listening socket; established connections continue.
+  void stop_accepting();
+  // Requests read but not yet answered.
+  std::size_t in_flight() const;
+  // Stops all I/O and joins the threads. Idempotent.
+  void stop();
+
+  struct Impl;  // defined in server.cpp; public only so its connection sessions can name it
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace mvi::http

@@ -1,0 +1,55 @@
+// The one owner of the embedded CPython interpreter (DESIGN rule 5): creates it with signal
+// handlers off and Debian's Python home, runs the service file as __main__, hands out the
+// in-process executors, and finalises it. Construct and use from the main thread only; the
+// executors it creates are the only other threads that take the GIL.
+// Ordering: destroy every Invoker from start_executors() before calling finalize().
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "mvi/exec/invoker.hpp"
+#include "mvi/registry/registry.hpp"
+#include "mvi/state/notification_store.hpp"
+#include "mvi/state/parameter_store.hpp"
+
+namespace mvi::python {
+
+struct HostOptions {
+  std::string service_path;
+  std::string package_dir;  // the folder holding the mvi package, put first on sys.path
+};
+
+// The C++ state the `mvi` package reaches through the _mvi_native module. Must outlive the host.
+struct NativeContext {
+  state::ParameterStore* parameters = nullptr;
+  state::NotificationStore* notifications = nullptr;
+};
+
+class PythonHost {
+ public:
+  PythonHost(HostOptions options, NativeContext context);
+  ~PythonHost();
+  PythonHost(const PythonHost&) = delete;
+  PythonHost& operator=(const PythonHost&) = delete;
+
+  // Runs the service file as __main__ and returns what it registered.
+  // Throws core::Error(load_failed) whose message is the Python traceback.
+  registry::Registry load_service();
+
+  // Starts `threads` executor threads and releases the GIL held by the calling (main) thread.
+  std::unique_ptr<exec::Invoker> start_executors(int threads, std::size_t queue_limit);
+
+  // Re-takes the GIL, drops every Python reference held by C++, and finalises the interpreter.
+  void finalize();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The folder holding the `mvi` package: beside an installed binary, else the source tree.
+std::string find_package_dir(const std::string& executable_path);
+
+}  // namespace mvi::python

@@ -1,0 +1,63 @@
+// What the service declared: entrypoints with their analysed signatures, and periodic jobs.
+// Built once after the service file is loaded and never changed, so shared without locks.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mvi/schema/type_desc.hpp"
+#include "mvi/schema/validator.hpp"
+
+namespace mvi::registry {
+
+struct Param {
+  std::string name;
+  schema::TypeDesc type;
+  bool required = true;
+};
+
+struct Entrypoint {
+  std::size_t index = 0;  // position in Registry::entrypoints and in the invoker's function table
+  std::string name;
+  std::string method = "POST";
+  int status_code = 200;
+  bool monitor = false;
+  bool disable_http_logs = false;
+  bool is_async = false;
+  std::string summary;
+  std::string description;
+  std::vector<Param> params;
+  schema::TypeDesc returns;
+};
+
+struct Job {
+  std::string name;
+  double seconds = 0;
+  bool wait_first = false;
+};
+
+struct Registry {
+  std::vector<Entrypoint> entrypoints;
+  std::vector<Job> jobs;
+
+  const Entrypoint* find(std::string_view name) const;
+};
+
+// From the JSON form of mvi's export (function objects removed). Throws core::Error(load_failed).
+Registry parse_registry(const nlohmann::json& j);
+
+// Human-readable listing for `mvi-runtime --check`.
+std::string describe(const Registry& r);
+
+// Validates an entrypoint's arguments object in place: coerces each field, reports every
+// missing or wrong field with loc ["body", name, ...] (or ["query", name] for query arguments).
+// Unknown fields are ignored, as FastAPI does. Returns false with `errors` filled on failure.
+bool validate_arguments(const Entrypoint& ep, nlohmann::json& args, std::string_view source,
+                        schema::Errors& errors);
+
+}  // namespace mvi::registry

@@ -1,0 +1,69 @@
+// Notifications raised by notify() (SPEC §6): a bounded store, newest last internally, with
+// Daeploy's repeat semantics (same msg and severity → counter + 1, timestamp refreshed).
+// Thread-safe: one mutex; listeners are called after it is released.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mvi::state {
+
+struct NotificationInput {
+  std::string msg;
+  int severity = 0;  // 0 INFO, 1 WARNING, 2 CRITICAL
+  bool dashboard = true;
+  std::vector<std::string> emails;
+  double timer = 0;
+  std::string entrypoint;  // empty outside a call
+  std::string request_id;
+};
+
+struct Notification {
+  std::uint64_t id = 0;
+  NotificationInput input;
+  double timestamp = 0;  // seconds since the epoch, refreshed on repeat
+  std::uint64_t counter = 1;
+
+  nlohmann::json to_json(const std::string& service_name, const std::string& service_version) const;
+};
+
+struct NotificationQuery {
+  std::optional<int> severity;  // at least this severity
+  std::optional<double> since;  // timestamp strictly after
+  std::size_t limit = 0;        // 0 = all
+};
+
+using NotificationListener = std::function<void(const Notification&)>;
+
+class NotificationStore {
+ public:
+  NotificationStore(std::string service_name, std::string service_version, std::size_t capacity = 1000);
+
+  Notification record(NotificationInput input);
+  nlohmann::json list(const NotificationQuery& query) const;  // newest first
+  void clear();
+  std::uint64_t dropped() const;
+  void add_listener(NotificationListener listener);
+
+  static std::string_view severity_name(int severity) noexcept;
+
+ private:
+  std::string service_name_;
+  std::string service_version_;
+  std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::deque<Notification> items_;  // ordered by timestamp, newest at the back
+  std::uint64_t next_id_ = 1;
+  std::uint64_t dropped_ = 0;
+  std::vector<NotificationListener> listeners_;
+};
+
+}  // namespace mvi::state

@@ -1,0 +1,29 @@
+"""Used by mvi-runtime: run the user's file as `__main__`, as `python FILE` would, and return the registry.
+Thread-safety: call once, with the GIL, before serving; it replaces sys.modules["__main__"], sys.argv, sys.path[0]."""
+
+import builtins
+import importlib.machinery
+import os
+import sys
+import types
+
+from ._service import service
+
+
+def load_service(path: str) -> dict:
+    """Execute `path` as the main module; its exceptions propagate. Returns `service._export()`."""
+    path = os.path.abspath(path)
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    module.__builtins__ = builtins
+    module.__cached__ = None
+    module.__spec__ = None
+    module.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
+    sys.modules["__main__"] = module
+    # like `python FILE`: the file's folder comes first, so its sibling modules import
+    sys.path.insert(0, os.path.dirname(path))
+    sys.argv = [path]
+    with open(path, "rb") as f:
+        source = f.read()
+    exec(compile(source, path, "exec"), module.__dict__)
+    return service._export()

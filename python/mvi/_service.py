@@ -1,0 +1,219 @@
+"""The one Service behind `from mvi import service`: entrypoints, parameters, periodic jobs and run().
+Thread-safety: every method may be called from any thread; the registry is guarded by one lock."""
+
+import builtins
+import inspect
+import math
+import os
+import re
+import shutil
+import sys
+import threading
+import typing
+
+from . import _backend, _signature
+
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+RESERVED_NAMES = frozenset(
+    {"parameters", "~parameters", "notifications", "logs", "health", "metrics", "docs", "redoc",
+     "openapi.json", "status", "~monitor", "login", "static"}
+)  # first path segments of the built-in routes (SPEC §4)
+ENTRYPOINT_DEFAULTS = {
+    "method": "POST", "monitor": False, "disable_http_logs": False,
+    "status_code": 200, "summary": None, "description": None,
+}
+_PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")  # safe as a URL path segment and a JSON key
+
+
+def _function_name(func, what):
+    if not callable(func):
+        raise TypeError(f"{what}: expected a function, got {func!r}")
+    name = getattr(func, "__name__", None)
+    if not isinstance(name, str) or not name.isidentifier():
+        # the name becomes the route, so lambdas and partials cannot be registered
+        raise TypeError(f"{what}: {func!r} needs a Python identifier as its __name__ (use a def)")
+    return name
+
+
+def _check(ok, error, message):
+    if not ok:
+        raise error(message)
+
+
+class Service:
+    """Registry of what the service file declares; `Service()` always returns the same object."""
+
+    _instance = None
+    _instance_lock = threading.Lock()
+
+    def __new__(cls):
+        with cls._instance_lock:
+            if cls._instance is None:
+                instance = super().__new__(cls)
+                instance._init()
+                cls._instance = instance
+            return cls._instance
+
+    def _init(self):
+        self._lock = threading.Lock()
+        self._entrypoints = {}  # name -> export record, in registration order
+        self._jobs = {}
+        self._parameter_names = set()
+
+    def _reset(self):
+        """Tests only: forget every registration and the backend choice."""
+        _backend._reset()
+        self._init()
+
+    def __getattr__(self, name):
+        # only reached for names that are not real attributes: `service.hello(...)` calls the entrypoint
+        entrypoints = self.__dict__.get("_entrypoints", {})
+        if name in entrypoints:
+            return entrypoints[name]["function"]
+        raise AttributeError(f"service has no attribute or entrypoint {name!r}")
+
+    # ---- entrypoints ----
+
+    def entrypoint(self, func=None, /, **options):
+        """`@service.entrypoint` or `@service.entrypoint(method="GET", ...)`; returns the function unchanged."""
+        if func is None:
+            return lambda f: self._add_entrypoint(f, options)
+        return self._add_entrypoint(func, options)
+
+    def _add_entrypoint(self, func, options):
+        name = _function_name(func, "entrypoint")
+        label = f"entrypoint {name!r}"
+        unknown = sorted(set(options) - set(ENTRYPOINT_DEFAULTS))
+        _check(not unknown, TypeError,
+               f"{label}: unknown option(s) {', '.join(unknown)}; allowed: {', '.join(ENTRYPOINT_DEFAULTS)}")
+        opts = {**ENTRYPOINT_DEFAULTS, **options}
+        method, status = opts["method"], opts["status_code"]
+        _check(isinstance(method, str) and method.upper() in METHODS, ValueError,
+               f"{label}: method must be one of {', '.join(sorted(METHODS))}, got {method!r}")
+        _check(type(status) is int and 100 <= status <= 599, ValueError,
+               f"{label}: status_code must be an int from 100 to 599, got {status!r}")
+        for flag in ("monitor", "disable_http_logs"):
+            _check(isinstance(opts[flag], bool), TypeError, f"{label}: {flag} must be True or False")
+        for text in ("summary", "description"):
+            _check(opts[text] is None or isinstance(opts[text], str), TypeError, f"{label}: {text} must be a str")
+        _check(name not in RESERVED_NAMES, ValueError,
+               f"{label}: the name clashes with the built-in route /{name}; rename the function")
+        params, returns = _signature.analyse(func, label)
+        description = opts["description"]
+        if description is None and func.__doc__:
+            description = inspect.cleandoc(func.__doc__)
+        record = {
+            "name": name, "function": func, "method": method.upper(), "status_code": status,
+            "monitor": opts["monitor"], "disable_http_logs": opts["disable_http_logs"],
+            "summary": opts["summary"], "description": description,
+            "is_async": inspect.iscoroutinefunction(func), "params": params, "returns": returns,
+        }
+        with self._lock:
+            _check(name not in self._entrypoints, ValueError, f"{label} is already registered")
+            self._entrypoints[name] = record
+        return func
+
+    # ---- periodic jobs ----
+
+    def call_every(self, seconds, wait_first=False):
+        """`@service.call_every(seconds)`: the runtime calls the function every `seconds`."""
+        if callable(seconds):
+            raise TypeError("call_every needs the period first: @service.call_every(seconds)")
+        _check(type(seconds) in (int, float) and math.isfinite(seconds) and seconds > 0, ValueError,
+               f"call_every: seconds must be a positive number, got {seconds!r}")
+        _check(isinstance(wait_first, bool), TypeError, "call_every: wait_first must be True or False")
+
+        def register(func):
+            name = _function_name(func, "job")
+            label = f"job {name!r}"
+            for p in inspect.signature(func).parameters.values():
+                _check(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD), TypeError,
+                       f"{label}: parameter {p.name!r} has no default; periodic jobs are called without arguments")
+            with self._lock:
+                _check(name not in self._jobs, ValueError, f"{label} is already registered")
+                self._jobs[name] = {
+                    "name": name, "function": func, "seconds": float(seconds), "wait_first": wait_first,
+                    "is_async": inspect.iscoroutinefunction(func),
+                }
+            return func
+
+        return register
+
+    # ---- parameters and monitoring ----
+
+    def add_parameter(self, name, value, *, expose=True, monitor=False, description=None, type=None):
+        """A named value changeable over HTTP; its type is `type` or the type of `value`."""
+        _check(isinstance(name, str) and _PARAMETER_NAME.fullmatch(name), ValueError,
+               f"parameter name must be a non-empty str of letters, digits, '_', '.', '-', got {name!r}")
+        label = f"parameter {name!r}"
+        _check(isinstance(expose, bool) and isinstance(monitor, bool), TypeError,
+               f"{label}: expose and monitor must be True or False")
+        _check(description is None or isinstance(description, str), TypeError, f"{label}: description must be a str")
+        annotation = type
+        if annotation is None:
+            # the exact type, so True makes a bool parameter, not an int one; None says nothing: any
+            annotation = typing.Any if value is None else builtins.type(value)
+        try:
+            desc = _signature.describe(annotation)
+        except _signature.UnsupportedType as exc:
+            hint = "parameters hold JSON values (str, int, float, bool, None, list, dict)"
+            raise TypeError(f"{label}: {exc}; {hint}") from None
+        try:
+            value = _signature.coerce(value, desc)
+        except _signature.Invalid as exc:
+            raise ValueError(f"{label}: the initial value does not fit its type: {exc}") from None
+        with self._lock:
+            _check(name not in self._parameter_names, ValueError, f"{label} is already defined")
+            _backend.get().add_parameter(name, value, desc, expose, monitor, description)
+            self._parameter_names.add(name)
+
+    def get_parameter(self, name):
+        """The current value; KeyError for an unknown name."""
+        return _backend.get().get_parameter(name)
+
+    def set_parameter(self, name, value):
+        """Validates (lax, like HTTP) and sets; KeyError for an unknown name, ValueError for a wrong type."""
+        _backend.get().set_parameter(name, value)
+
+    def get_parameters(self):
+        return _backend.get().get_parameters()
+
+    def store(self, **variables):
+        """Record monitored values (SPEC §7)."""
+        if variables:
+            _backend.get().store(variables)
+
+    # ---- running ----
+
+    def run(self):
+        """Under mvi-runtime: nothing to do. From `python service.py`: become `mvi-runtime service.py`."""
+        if _backend.under_runtime():
+            return
+        caller = sys._getframe(1).f_globals
+        if caller.get("__name__") != "__main__":
+            return  # imported, e.g. by the user's tests: the legacy unguarded run() must not start a server
+        main_file = caller.get("__file__")
+        if not main_file:
+            raise RuntimeError("service.run(): no service file to serve (interactive or -c); use mvi-runtime FILE")
+        binary = os.environ.get("MVI_RUNTIME_BIN") or shutil.which("mvi-runtime")
+        if not binary:
+            raise RuntimeError("service.run(): mvi-runtime not found on PATH; install it or set MVI_RUNTIME_BIN")
+        if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+            raise RuntimeError(f"service.run(): {binary!r} is not an executable file (MVI_RUNTIME_BIN)")
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()  # exec discards unflushed buffers
+        os.execv(binary, [binary, os.path.abspath(main_file), *sys.argv[1:]])
+
+    # ---- read by the runtime ----
+
+    def _export(self):
+        """Plain data for the C++ registry: entrypoints and jobs in registration order."""
+        with self._lock:
+            return {
+                "entrypoints": [dict(e, params=[dict(p) for p in e["params"]]) for e in self._entrypoints.values()],
+                "jobs": [dict(j) for j in self._jobs.values()],
+            }
+
+
+service = Service()

@@ -1,0 +1,37 @@
+"""Notifications: `notify(msg, severity)` hands a message to the runtime (or to logging under plain python).
+Thread-safety: safe from any thread; delivery is the backend's job and never blocks on the network here."""
+
+import enum
+
+from . import _backend
+
+__all__ = ["Severity", "notify"]
+
+
+class Severity(enum.IntEnum):
+    INFO = 0
+    WARNING = 1
+    CRITICAL = 2
+
+
+def _emails(emails):
+    if emails is None:
+        return None
+    if isinstance(emails, str):
+        emails = [emails]
+    if not isinstance(emails, (list, tuple)) or not all(isinstance(e, str) for e in emails):
+        raise TypeError(f"notify: emails must be a str or a list of str, got {emails!r}")
+    return list(emails)
+
+
+def notify(msg: str, severity: Severity = Severity.INFO, *, dashboard: bool = True, emails=None, timer: int = 0):
+    """Raise a notification. Bad arguments raise TypeError/ValueError; delivery problems never raise."""
+    if not isinstance(msg, str):
+        raise TypeError(f"notify: msg must be a str, got {type(msg).__name__}")
+    if isinstance(severity, bool) or not isinstance(severity, int):
+        raise TypeError(f"notify: severity must be a Severity or an int, got {severity!r}")
+    if not 0 <= severity <= 2:
+        raise ValueError(f"notify: severity must be 0 (INFO), 1 (WARNING) or 2 (CRITICAL), got {severity}")
+    if isinstance(timer, bool) or not isinstance(timer, (int, float)) or timer < 0:
+        raise ValueError(f"notify: timer must be a number of seconds >= 0, got {timer!r}")
+    _backend.get().notify(msg, int(severity), bool(dashboard), _emails(emails), int(timer))

@@ -1,0 +1,29 @@
+"""HTTPException: raised by an entrypoint to answer with a chosen status and `{"detail": detail}`.
+Thread-safety: plain exception objects; nothing shared."""
+
+import http
+
+
+class HTTPException(Exception):
+    def __init__(self, status_code: int, detail=None, headers: dict | None = None):
+        if isinstance(status_code, bool) or not isinstance(status_code, int):
+            raise TypeError(f"HTTPException: status_code must be an int, got {status_code!r}")
+        if not 100 <= status_code <= 599:
+            raise ValueError(f"HTTPException: status_code must be 100-599, got {status_code}")
+        if detail is None:
+            try:
+                detail = http.HTTPStatus(status_code).phrase
+            except ValueError:  # a valid but unregistered code, e.g. 499
+                detail = f"HTTP {status_code}"
+        if headers is not None and not isinstance(headers, dict):
+            raise TypeError(f"HTTPException: headers must be a dict, got {type(headers).__name__}")
+        super().__init__(status_code, detail)
+        self.status_code = status_code
+        self.detail = detail
+        self.headers = dict(headers) if headers is not None else None
+
+    def __str__(self):
+        return f"{self.status_code}: {self.detail}"
+
+    def __repr__(self):
+        return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"

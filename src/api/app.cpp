@@ -1,0 +1,321 @@
+// Route handlers for SPEC §4. Built-in routes read C++ state only (never the GIL); entrypoint
+// calls are validated here, on the I/O thread, then queued on the Invoker. The Service record
+// is published once through an atomic pointer, so handle() takes no lock to route.
+#include "mvi/api/app.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "mvi/api/json_body.hpp"
+#include "mvi/core/request_id.hpp"
+#include "mvi/logs/log.hpp"
+
+namespace mvi::api {
+
+using json = nlohmann::json;
+using http::Response;
+using http::Router;
+
+namespace {
+
+enum Route : Router::Id {
+  kHealthLive,
+  kHealthReady,
+  kStatus,
+  kParameters,
+  kParameterGet,
+  kParameterPost,
+  kBareParameters,
+  kBareParameterGet,
+  kBareParameterPost,
+  kNotificationsGet,
+  kNotificationsDelete,
+  kEntrypointBase = 1000,  // + Registry index
+};
+
+void add_builtin_routes(Router& r) {
+  r.add("GET", "/health/live", kHealthLive);
+  r.add("GET", "/health/ready", kHealthReady);
+  r.add("GET", "/status", kStatus);
+  r.add("GET", "/parameters", kParameters);
+  r.add("GET", "/parameters/{name}", kParameterGet);
+  r.add("POST", "/parameters/{name}", kParameterPost);
+  r.add("GET", "/~parameters", kBareParameters);
+  r.add("GET", "/~parameters/{name}", kBareParameterGet);
+  r.add("POST", "/~parameters/{name}", kBareParameterPost);
+  r.add("GET", "/notifications", kNotificationsGet);
+  r.add("DELETE", "/notifications", kNotificationsDelete);
+}
+
+Response unavailable(std::string_view detail) {
+  Response r = Response::error(503, detail);
+  r.set_header("Retry-After", "1");
+  return r;
+}
+
+}  // namespace
+
+struct App::Service {
+  explicit Service(std::string root_path) : router(std::move(root_path)) {}
+  Router router;
+  const registry::Registry* registry = nullptr;
+  exec::Invoker* invoker = nullptr;
+};
+
+struct App::Context {
+  http::Request request;
+  http::Responder respond;
+  bool access_log = true;
+};
+
+App::App(AppDeps deps) : deps_(deps), builtin_router_(deps.config.root_path) { add_builtin_routes(builtin_router_); }
+
+App::~App() = default;
+
+void App::attach_service(const registry::Registry& registry, exec::Invoker& invoker) {
+  auto service = std::make_unique<Service>(deps_.config.root_path);
+  add_builtin_routes(service->router);
+  for (const auto& ep : registry.entrypoints)
+    service->router.add(ep.method, "/" + ep.name, kEntrypointBase + static_cast<Router::Id>(ep.index));
+  service->registry = &registry;
+  service->invoker = &invoker;
+  service_owner_ = std::move(service);
+  service_.store(service_owner_.get(), std::memory_order_release);
+}
+
+void App::handle(http::Request request, http::Responder respond) {
+  auto incoming = request.header("X-Request-ID");
+  request.request_id =
+      incoming && core::is_valid_request_id(*incoming) ? std::string(*incoming) : core::new_request_id();
+  auto ctx = std::make_shared<Context>();
+  ctx->request = std::move(request);
+  ctx->respond = std::move(respond);
+  route(ctx);
+}
+
+void App::finish(const std::shared_ptr<Context>& ctx, Response response) {
+  const auto& req = ctx->request;
+  response.set_header("X-Request-ID", req.request_id);
+  response.set_header("X-Content-Type-Options", "nosniff");
+  counters_.total.fetch_add(1, std::memory_order_relaxed);
+  if (response.status >= 500) counters_.server_errors.fetch_add(1, std::memory_order_relaxed);
+  else if (response.status >= 400) counters_.client_errors.fetch_add(1, std::memory_order_relaxed);
+  if (ctx->access_log) {
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - req.received).count();
+    logs::access().info("{} {} {} {:.2f}ms request_id={}", req.method, req.path, response.status, ms,
+                        req.request_id);
+  }
+  ctx->respond(std::move(response));
+}
+
+void App::route(const std::shared_ptr<Context>& ctx) {
+  const auto& req = ctx->request;
+  const Service* service = service_.load(std::memory_order_acquire);
+  const Router& router = service ? service->router : builtin_router_;
+  auto match = router.match(req.method, req.path);
+
+  if (match.outcome == Router::Outcome::bad_path)
+    return finish(ctx, Response::error(400, "Invalid request path"));
+  if (match.outcome == Router::Outcome::not_found) {
+    if (!service && deps_.lifecycle.state() == core::LifeState::starting)
+      return finish(ctx, unavailable("Service is starting"));
+    return finish(ctx, Response::error(404, "Not Found"));
+  }
+  if (match.outcome == Router::Outcome::method_not_allowed) {
+    Response r = Response::error(405, "Method Not Allowed");
+    r.set_header("Allow", match.allow);
+    return finish(ctx, std::move(r));
+  }
+
+  switch (match.id) {
+    case kHealthLive:
+      return finish(ctx, Response::json(200, {{"status", "alive"}}));
+    case kHealthReady: {
+      auto state = deps_.lifecycle.state();
+      bool queue_ok = service && service->invoker->queued() < deps_.config.limits.queue_limit;
+      if (state == core::LifeState::running && queue_ok) return finish(ctx, Response::json(200, {{"status", "ready"}}));
+      std::string name(core::to_string(state));
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (state == core::LifeState::running) name = "busy";
+      return finish(ctx, Response::json(503, {{"status", name}}));
+    }
+    case kStatus:
+      return handle_status(ctx);
+    case kParameters:
+    case kBareParameters:
+      return finish(ctx, Response::json(200, deps_.parameters.values()));
+    case kParameterGet:
+    case kBareParameterGet:
+      return handle_parameter_get(ctx, match.capture, match.id == kBareParameterGet);
+    case kParameterPost:
+    case kBareParameterPost:
+      return handle_parameter_post(ctx, match.capture, match.id == kBareParameterPost);
+    case kNotificationsGet:
+      return handle_notifications(ctx);
+    case kNotificationsDelete:
+      deps_.notifications.clear();
+      return finish(ctx, Response::json(200, {{"detail", "Notifications cleared"}}));
+    default:
+      break;
+  }
+  if (service && match.id >= kEntrypointBase) {
+    auto index = static_cast<std::size_t>(match.id - kEntrypointBase);
+    return handle_entrypoint(ctx, service->registry->entrypoints.at(index), *service->invoker);
+  }
+  finish(ctx, Response::error(404, "Not Found"));
+}
+
+void App::handle_entrypoint(const std::shared_ptr<Context>& ctx, const registry::Entrypoint& ep,
+                            exec::Invoker& invoker) {
+  ctx->access_log = !ep.disable_http_logs;
+  const auto& req = ctx->request;
+  auto state = deps_.lifecycle.state();
+  if (state != core::LifeState::running && state != core::LifeState::stopping)
+    return finish(ctx, unavailable("Service is not running"));
+
+  json args;
+  std::string_view source = "body";
+  if (req.method != "POST" && req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    // Arguments from the query string, so a GET entrypoint opens in a browser. Repeated keys
+    // make lists; a single value for a list-typed argument becomes a one-element list.
+    source = "query";
+    args = json::object();
+    for (auto& [k, v] : http::parse_query(req.query)) {
+      auto it = args.find(k);
+      if (it == args.end()) args[k] = v;
+      else if (it->is_array()) it->push_back(v);
+      else *it = json::array({*it, v});
+    }
+    for (const auto& p : ep.params) {
+      auto it = args.find(p.name);
+      bool list_like = p.type.kind == schema::Kind::list || p.type.kind == schema::Kind::tuple;
+      if (it != args.end() && list_like && !it->is_array()) *it = json::array({*it});
+    }
+  } else {
+    auto parsed = parse_json_body(req.body, deps_.config.limits.max_json_depth);
+    if (!parsed.value) return finish(ctx, Response::error(400, parsed.error));
+    args = std::move(*parsed.value);
+  }
+
+  schema::Errors errors;
+  if (!registry::validate_arguments(ep, args, source, errors))
+    return finish(ctx, Response::json(422, schema::errors_body(errors)));
+
+  const auto generation = deps_.parameters.generation();
+  const int status_code = ep.status_code;
+  exec::Call call{ep.index, ep.name, std::move(args), req.request_id};
+  bool accepted = invoker.submit(std::move(call), [this, ctx, generation, status_code](exec::CallResult r) {
+    Response resp;
+    switch (r.outcome) {
+      case exec::Outcome::ok:
+        resp = Response::json(status_code, r.value);
+        if (status_code == 204 || status_code == 304) resp.body.clear();
+        break;
+      case exec::Outcome::http_error:
+        resp = Response::json(r.status, json{{"detail", r.value}});
+        for (auto& [k, v] : r.headers) resp.set_header(k, v);
+        break;
+      case exec::Outcome::exception:
+        resp = Response::json(500, json{{"detail", "Internal Server Error"}, {"request_id", ctx->request.request_id}});
+        break;
+      case exec::Outcome::unavailable:
+        resp = unavailable("Service is shutting down");
+        break;
+    }
+    resp.set_header("X-Parameters-Generation", std::to_string(generation));
+    finish(ctx, std::move(resp));
+  });
+  if (!accepted) finish(ctx, unavailable("Too many requests are waiting for the service; retry later"));
+}
+
+void App::handle_parameter_get(const std::shared_ptr<Context>& ctx, const std::string& name, bool bare) {
+  auto value = deps_.parameters.get(name);
+  if (!value) return finish(ctx, Response::error(404, "Parameter '" + name + "' not found"));
+  finish(ctx, Response::json(200, bare ? *value : json{{name, *value}}));
+}
+
+void App::handle_parameter_post(const std::shared_ptr<Context>& ctx, const std::string& name, bool bare) {
+  auto param = deps_.parameters.describe(name);
+  if (!param) return finish(ctx, Response::error(404, "Parameter '" + name + "' not found"));
+  if (!param->expose) {
+    Response r = Response::error(405, "Parameter '" + name + "' is read-only");
+    r.set_header("Allow", "GET");
+    return finish(ctx, std::move(r));
+  }
+  auto parsed = parse_json_body(ctx->request.body, deps_.config.limits.max_json_depth, json(nullptr));
+  if (!parsed.value) return finish(ctx, Response::error(400, parsed.error));
+  json& body = *parsed.value;
+  // Seed 000 posts {"<name>": value}; Daeploy posts {"value": value}.
+  json value;
+  if (body.is_object() && body.contains(name)) {
+    value = std::move(body[name]);
+  } else if (body.is_object() && body.contains("value")) {
+    value = std::move(body["value"]);
+  } else {
+    schema::Errors errors{{"missing", json::array({"body", name}), "Field required", body}};
+    return finish(ctx, Response::json(422, schema::errors_body(errors)));
+  }
+  auto result = deps_.parameters.set(name, std::move(value));
+  switch (result.status) {
+    case state::SetStatus::not_found:
+      return finish(ctx, Response::error(404, "Parameter '" + name + "' not found"));
+    case state::SetStatus::invalid:
+      return finish(ctx, Response::json(422, schema::errors_body(result.errors)));
+    case state::SetStatus::ok:
+      break;
+  }
+  Response r = Response::json(200, bare ? json("OK") : json{{name, result.value}});
+  r.set_header("X-Parameters-Generation", std::to_string(result.generation));
+  finish(ctx, std::move(r));
+}
+
+void App::handle_notifications(const std::shared_ptr<Context>& ctx) {
+  state::NotificationQuery query;
+  schema::Errors errors;
+  for (auto& [k, v] : http::parse_query(ctx->request.query)) {
+    json value = v;
+    if (k == "severity") {
+      for (int s = 0; s <= 2; ++s)
+        if (http::iequals(v, state::NotificationStore::severity_name(s))) value = s;
+      if (schema::validate(schema::scalar(schema::Kind::int_), value, json::array({"query", k}), errors))
+        query.severity = value.get<int>();
+    } else if (k == "since") {
+      if (schema::validate(schema::scalar(schema::Kind::float_), value, json::array({"query", k}), errors))
+        query.since = value.get<double>();
+    } else if (k == "limit") {
+      if (schema::validate(schema::scalar(schema::Kind::int_), value, json::array({"query", k}), errors)) {
+        auto n = value.get<std::int64_t>();
+        if (n < 0) errors.push_back({"greater_than_equal", json::array({"query", k}),
+                                     "Input should be greater than or equal to 0", v});
+        else query.limit = static_cast<std::size_t>(n);
+      }
+    }
+  }
+  if (!errors.empty()) return finish(ctx, Response::json(422, schema::errors_body(errors)));
+  finish(ctx, Response::json(200, deps_.notifications.list(query)));
+}
+
+void App::handle_status(const std::shared_ptr<Context>& ctx) {
+  const Service* service = service_.load(std::memory_order_acquire);
+  json executors = {{"count", 0}, {"busy", 0}, {"queued", 0}};
+  if (service)
+    executors = {{"count", service->invoker->executors()},
+                 {"busy", service->invoker->busy()},
+                 {"queued", service->invoker->queued()}};
+  json body = {
+      {"name", deps_.config.name},
+      {"version", deps_.config.version},
+      {"state", core::to_string(deps_.lifecycle.state())},
+      {"uptime", std::round(deps_.lifecycle.uptime_seconds() * 1000.0) / 1000.0},
+      {"executors", executors},
+      {"requests",
+       {{"total", counters_.total.load()},
+        {"client_errors", counters_.client_errors.load()},
+        {"server_errors", counters_.server_errors.load()}}},
+      {"parameters_generation", deps_.parameters.generation()},
+      {"notifications_dropped", deps_.notifications.dropped()},
+  };
+  finish(ctx, Response::json(200, body));
+}
+
+}  // namespace mvi::api

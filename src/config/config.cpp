@@ -1,0 +1,208 @@
+// Command-line and environment parsing with CLI11. Pure function of argv and an env lookup;
+// thread-safe. Environment values are turned into leading "--opt=value" arguments so that the
+// command line, parsed after them, always wins (TakeLast policy).
+#include "mvi/config/config.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <vector>
+
+#include "mvi/version.hpp"
+
+namespace mvi::config {
+namespace {
+
+struct EnvOption {
+  const char* option;
+  std::vector<const char*> names;  // first found wins
+};
+
+const std::vector<EnvOption>& env_options() {
+  static const std::vector<EnvOption> table = {
+      {"--host", {"MVI_HOST"}},
+      {"--port", {"MVI_PORT"}},
+      {"--name", {"MVI_SERVICE_NAME", "daeploy.name"}},
+      {"--service-version", {"MVI_SERVICE_VERSION", "daeploy.version"}},
+      {"--root-path", {"MVI_ROOT_PATH"}},
+      {"--log-level", {"MVI_LOG_LEVEL"}},
+      {"--log-format", {"MVI_LOG_FORMAT"}},
+      {"--workers", {"MVI_WORKERS"}},
+      {"--io-threads", {"MVI_IO_THREADS"}},
+      {"--drain-delay", {"MVI_DRAIN_DELAY"}},
+      {"--graceful-timeout", {"MVI_GRACEFUL_TIMEOUT"}},
+      {"--max-body-size", {"MVI_MAX_BODY_SIZE"}},
+      {"--max-header-size", {"MVI_MAX_HEADER_SIZE"}},
+      {"--max-json-depth", {"MVI_MAX_JSON_DEPTH"}},
+      {"--queue-limit", {"MVI_QUEUE_LIMIT"}},
+      {"--header-timeout", {"MVI_HEADER_TIMEOUT"}},
+      {"--body-timeout", {"MVI_BODY_TIMEOUT"}},
+      {"--write-timeout", {"MVI_WRITE_TIMEOUT"}},
+      {"--keep-alive-timeout", {"MVI_KEEP_ALIVE_TIMEOUT"}},
+  };
+  return table;
+}
+
+std::string normalise_root_path(std::string p) {
+  while (!p.empty() && p.back() == '/') p.pop_back();
+  if (!p.empty() && p.front() != '/') p.insert(p.begin(), '/');
+  return p;
+}
+
+// A validator for CLI11 so that sizes and their errors read the same from env and argv.
+struct SizeValidator : CLI::Validator {
+  SizeValidator() {
+    name_ = "SIZE";
+    func_ = [](std::string& s) -> std::string {
+      auto v = parse_size(s);
+      if (!v) return "not a size (examples: 8MiB, 512k, 1048576): " + s;
+      s = std::to_string(*v);
+      return {};
+    };
+  }
+};
+
+}  // namespace
+
+EnvLookup process_env() {
+  return [](const std::string& key) -> std::optional<std::string> {
+    const char* v = std::getenv(key.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+std::optional<std::size_t> parse_size(const std::string& text) {
+  std::size_t i = 0;
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  std::size_t start = i;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == start || i - start > 15) return std::nullopt;
+  std::size_t value = std::stoull(text.substr(start, i - start));
+  std::string unit;
+  for (; i < text.size(); ++i) {
+    if (!std::isspace(static_cast<unsigned char>(text[i])))
+      unit += static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
+  }
+  std::size_t mult = 1;
+  if (unit.empty() || unit == "b") mult = 1;
+  else if (unit == "k" || unit == "kb" || unit == "kib") mult = 1024;
+  else if (unit == "m" || unit == "mb" || unit == "mib") mult = 1024 * 1024;
+  else if (unit == "g" || unit == "gb" || unit == "gib") mult = 1024ull * 1024 * 1024;
+  else return std::nullopt;
+  return value * mult;
+}
+
+ParseResult parse_command_line(int argc, const char* const* argv, const EnvLookup& env) {
+  ParseResult result;
+  Config& c = result.config;
+
+  CLI::App app{"mvi-runtime: serve a Python service.py over HTTP", "mvi-runtime"};
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.get_formatter()->column_width(34);
+
+  bool print_version = false;
+  std::size_t max_body = c.limits.max_body_size, max_header = c.limits.max_header_size;
+  app.add_flag("--version", print_version,
+               "Print the runtime version and exit (--version=X sets the service version)");
+  app.add_option("service", c.service_path, "The service file (service.py)")->type_name("SERVICE_PY");
+  app.add_option("--host", c.host, "Listen address [MVI_HOST]")->capture_default_str();
+  app.add_option("--port", c.port, "Listen port, 0 = any free port [MVI_PORT]")->capture_default_str();
+  app.add_option("--name", c.name, "Service name [MVI_SERVICE_NAME] (default: file stem)");
+  app.add_option("--service-version", c.version, "Service version [MVI_SERVICE_VERSION]")
+      ->capture_default_str();
+  app.add_option("--root-path", c.root_path, "Path prefix behind a proxy [MVI_ROOT_PATH]");
+  app.add_option("--log-level", c.log_level, "trace|debug|info|warning|error|critical [MVI_LOG_LEVEL]")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warning", "warn", "error", "critical"},
+                            CLI::ignore_case));
+  app.add_option("--log-format", c.log_format, "text|json [MVI_LOG_FORMAT]")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}, CLI::ignore_case));
+  app.add_option("--workers", c.workers, "Python executor threads [MVI_WORKERS]")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  app.add_option("--io-threads", c.io_threads, "HTTP I/O threads [MVI_IO_THREADS]")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--drain-delay", c.drain_delay_s, "Seconds to keep serving after SIGTERM [MVI_DRAIN_DELAY]")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--graceful-timeout", c.graceful_timeout_s,
+                 "Seconds to finish in-flight requests [MVI_GRACEFUL_TIMEOUT]")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--max-body-size", max_body, "Largest request body [MVI_MAX_BODY_SIZE]")
+      ->capture_default_str()
+      ->check(SizeValidator());
+  app.add_option("--max-header-size", max_header, "Largest header block [MVI_MAX_HEADER_SIZE]")
+      ->capture_default_str()
+      ->check(SizeValidator());
+  app.add_option("--max-json-depth", c.limits.max_json_depth, "Deepest JSON nesting [MVI_MAX_JSON_DEPTH]")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  app.add_option("--queue-limit", c.limits.queue_limit, "Calls waiting for Python [MVI_QUEUE_LIMIT]")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--header-timeout", c.limits.header_timeout_s, "Seconds to receive headers [MVI_HEADER_TIMEOUT]")
+      ->capture_default_str();
+  app.add_option("--body-timeout", c.limits.body_timeout_s, "Seconds of body idle [MVI_BODY_TIMEOUT]")
+      ->capture_default_str();
+  app.add_option("--write-timeout", c.limits.write_timeout_s, "Seconds to write a response [MVI_WRITE_TIMEOUT]")
+      ->capture_default_str();
+  app.add_option("--keep-alive-timeout", c.limits.keep_alive_timeout_s,
+                 "Seconds an idle connection is kept [MVI_KEEP_ALIVE_TIMEOUT]")
+      ->capture_default_str();
+  app.add_flag("--check", c.check, "Load the service, print what it registered, and exit");
+
+  // Environment first, then the real arguments: the last value wins.
+  std::vector<std::string> args;
+  for (const auto& opt : env_options()) {
+    for (const char* name : opt.names) {
+      if (auto v = env(name)) {
+        args.push_back(std::string(opt.option) + "=" + *v);
+        break;
+      }
+    }
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--version=", 0) == 0) a = "--service-version=" + a.substr(10);
+    args.push_back(std::move(a));
+  }
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them in reverse
+
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp& e) {
+    result.exit_code = 0;
+    result.output = app.help();
+    return result;
+  } catch (const CLI::ParseError& e) {
+    result.exit_code = 2;
+    result.output = std::string("mvi-runtime: ") + e.what() + "\nRun with --help for usage.\n";
+    return result;
+  }
+
+  if (print_version) {
+    result.exit_code = 0;
+    result.output = std::string("mvi-runtime ") + kVersion + "\n";
+    return result;
+  }
+  if (c.service_path.empty()) {
+    result.exit_code = 2;
+    result.output = "mvi-runtime: the service file is required, e.g. mvi-runtime service.py\n";
+    return result;
+  }
+  c.limits.max_body_size = max_body;
+  c.limits.max_header_size = max_header;
+  for (auto& ch : c.log_level) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (auto& ch : c.log_format) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  c.root_path = normalise_root_path(c.root_path);
+  if (c.name.empty()) c.name = std::filesystem::path(c.service_path).stem().string();
+  return result;
+}
+
+}  // namespace mvi::config

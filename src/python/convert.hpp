@@ -1,0 +1,18 @@
+// JSON ⇄ Python object conversion. Call with the GIL held. Errors are raised as pybind11
+// exceptions (TypeError/ValueError) so they surface naturally on either side of the boundary.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <nlohmann/json.hpp>
+
+namespace mvi::python {
+
+pybind11::object json_to_py(const nlohmann::json& value);
+
+// Like json.dumps's data model: None, bool, int, float, str, list/tuple/set, dict (str, int,
+// float, bool or None keys). NaN and ±Infinity become null; ints beyond 64 bits become floats.
+// Anything else raises TypeError "Object of type X is not JSON serializable".
+nlohmann::json py_to_json(pybind11::handle value);
+
+}  // namespace mvi::python

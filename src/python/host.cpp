@@ -1,0 +1,185 @@
+// PythonHost: interpreter start-up (PyConfig built deliberately), loading the service through
+// mvi._loader, and shutdown. Main thread only. The GIL is held by the main thread from
+// construction until start_executors(), and again from finalize().
+#include "mvi/python/host.hpp"
+
+#include <pybind11/embed.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "convert.hpp"
+#include "function_table.hpp"
+#include "in_process_invoker.hpp"
+#include "mvi/core/error.hpp"
+#include "mvi/logs/log.hpp"
+#include "native.hpp"
+
+#ifndef MVI_PYTHON_EXECUTABLE
+#error "MVI_PYTHON_EXECUTABLE must name the Python the build linked"
+#endif
+#ifndef MVI_PYTHON_HOME
+#error "MVI_PYTHON_HOME must name that Python's prefix"
+#endif
+#ifndef MVI_SOURCE_PYTHON_DIR
+#error "MVI_SOURCE_PYTHON_DIR must name the source tree's python/ folder"
+#endif
+
+namespace py = pybind11;
+using json = nlohmann::json;
+
+namespace mvi::python {
+
+std::string format_traceback(const FunctionTable& table, py::error_already_set& e) {
+  try {
+    if (table.format_exception) {
+      py::list lines = table.format_exception(e.type(), e.value(), e.trace());
+      std::string out;
+      for (py::handle line : lines) out += py::str(line).cast<std::string>();
+      while (!out.empty() && out.back() == '\n') out.pop_back();
+      return out;
+    }
+  } catch (const std::exception&) {
+    // Formatting itself failed (a broken __str__, say): fall back to pybind11's summary.
+  }
+  return e.what();
+}
+
+struct PythonHost::Impl {
+  HostOptions options;
+  FunctionTable table;
+  PyThreadState* main_state = nullptr;  // set while the main thread has released the GIL
+  bool finalized = false;
+};
+
+namespace {
+
+void check(PyStatus status, PyConfig& config) {
+  if (PyStatus_Exception(status)) {
+    PyConfig_Clear(&config);
+    throw core::Error::internal(std::string("cannot start Python: ") + (status.err_msg ? status.err_msg : "unknown"));
+  }
+}
+
+void start_interpreter() {
+  PyConfig config;
+  PyConfig_InitPythonConfig(&config);
+  // C++ owns SIGTERM/SIGINT; user code still gets KeyboardInterrupt-free, predictable shutdown.
+  config.install_signal_handlers = 0;
+  config.parse_argv = 0;
+  // Like PYTHONUNBUFFERED: print() output reaches the container log at once.
+  config.buffered_stdio = 0;
+  // The linked Python's own installation, whatever PYTHONHOME or PATH say; PYTHONPATH is honoured.
+  check(PyConfig_SetBytesString(&config, &config.program_name, MVI_PYTHON_EXECUTABLE), config);
+  check(PyConfig_SetBytesString(&config, &config.home, MVI_PYTHON_HOME), config);
+  py::initialize_interpreter(&config, 0, nullptr, false);
+}
+
+}  // namespace
+
+std::string find_package_dir(const std::string& executable_path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path exe = fs::weakly_canonical(fs::path(executable_path), ec);
+  std::vector<fs::path> candidates;
+  if (const char* env = std::getenv("MVI_PYTHON_PACKAGE_DIR")) candidates.emplace_back(env);
+  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share" / "mvi-runtime" / "python");
+  candidates.emplace_back(MVI_SOURCE_PYTHON_DIR);
+  for (const auto& c : candidates)
+    if (fs::exists(c / "mvi" / "__init__.py", ec)) return c.string();
+  return MVI_SOURCE_PYTHON_DIR;
+}
+
+PythonHost::PythonHost(HostOptions options, NativeContext context) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  set_native_context(context);
+  start_interpreter();
+  py::module_ sys = py::module_::import("sys");
+  py::list path = sys.attr("path");
+  path.insert(0, impl_->options.package_dir);
+  // An activated virtualenv is honoured on purpose: its packages become importable.
+  if (const char* venv = std::getenv("VIRTUAL_ENV")) {
+    py::module_ site = py::module_::import("site");
+    py::object version = sys.attr("version_info");
+    std::string sp = std::string(venv) + "/lib/python" + py::str(version.attr("major")).cast<std::string>() + "." +
+                     py::str(version.attr("minor")).cast<std::string>() + "/site-packages";
+    site.attr("addsitedir")(sp);
+  }
+}
+
+PythonHost::~PythonHost() {
+  if (!impl_->finalized) finalize();
+}
+
+registry::Registry PythonHost::load_service() {
+  auto& t = impl_->table;
+  try {
+    t.format_exception = py::module_::import("traceback").attr("format_exception");
+    t.http_exception = py::module_::import("mvi.exceptions").attr("HTTPException");
+    t.run_coroutine = py::module_::import("asyncio").attr("run");
+    t.is_coroutine = py::module_::import("inspect").attr("iscoroutine");
+    py::dict exported = py::module_::import("mvi._loader").attr("load_service")(impl_->options.service_path);
+
+    // Keep the function objects here; everything else is plain data for the Registry.
+    json plain = json::object();
+    plain["entrypoints"] = json::array();
+    plain["jobs"] = json::array();
+    for (const char* section : {"entrypoints", "jobs"}) {
+      if (!exported.contains(section)) continue;
+      for (py::handle entry : exported[section]) {
+        py::dict d = py::reinterpret_borrow<py::dict>(entry);
+        json item = json::object();
+        for (auto kv : d) {
+          std::string key = py::str(kv.first);
+          if (key == "function") continue;
+          if (key == "params") {
+            json params = json::array();
+            for (py::handle p : kv.second) {
+              json pj = json::object();
+              for (auto pkv : py::reinterpret_borrow<py::dict>(p)) {
+                std::string pkey = py::str(pkv.first);
+                if (pkey == "default") continue;  // Python applies its own default; it need not be JSON
+                pj[pkey] = py_to_json(pkv.second);
+              }
+              params.push_back(std::move(pj));
+            }
+            item["params"] = std::move(params);
+            continue;
+          }
+          item[key] = py_to_json(kv.second);
+        }
+        if (std::string(section) == "entrypoints") t.functions.push_back(d["function"]);
+        plain[section].push_back(std::move(item));
+      }
+    }
+    return registry::parse_registry(plain);
+  } catch (py::error_already_set& e) {
+    throw core::Error::load_failed(format_traceback(t, e));
+  } catch (const core::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw core::Error::load_failed(std::string("cannot read what the service registered: ") + e.what());
+  }
+}
+
+std::unique_ptr<exec::Invoker> PythonHost::start_executors(int threads, std::size_t queue_limit) {
+  auto invoker = std::make_unique<InProcessInvoker>(impl_->table, threads, queue_limit);
+  impl_->main_state = PyEval_SaveThread();
+  return invoker;
+}
+
+void PythonHost::finalize() {
+  if (impl_->finalized) return;
+  impl_->finalized = true;
+  if (impl_->main_state) PyEval_RestoreThread(impl_->main_state);
+  impl_->main_state = nullptr;
+  impl_->table.clear();
+  try {
+    py::finalize_interpreter();
+  } catch (const std::exception& e) {
+    logs::runtime().warn("Python finalisation reported: {}", e.what());
+  }
+  set_native_context({});
+}
+
+}  // namespace mvi::python

@@ -1,0 +1,145 @@
+// Executor threads: wait for calls without the GIL, take it once per batch, run the user's
+// functions, release it, then complete the calls. Python exceptions are turned into plain
+// CallResult data here and never leave src/python.
+#include "in_process_invoker.hpp"
+
+#include <algorithm>
+
+#include "convert.hpp"
+#include "mvi/logs/log.hpp"
+#include "native.hpp"
+
+namespace py = pybind11;
+
+namespace mvi::python {
+namespace {
+
+constexpr std::size_t kMaxBatch = 16;
+
+std::string header_safe(std::string s) {
+  s.erase(std::remove_if(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; }), s.end());
+  return s;
+}
+
+}  // namespace
+
+InProcessInvoker::InProcessInvoker(const FunctionTable& table, int threads, std::size_t queue_limit)
+    : table_(table), queue_limit_(queue_limit), thread_count_(static_cast<std::size_t>(std::max(threads, 1))) {
+  for (std::size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this] { run_worker(); });
+}
+
+InProcessInvoker::~InProcessInvoker() { stop(); }
+
+bool InProcessInvoker::submit(exec::Call call, exec::Completion done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || queue_.size() >= queue_limit_) return false;
+    queue_.push_back({std::move(call), std::move(done)});
+  }
+  cv_.notify_one();
+  return true;
+}
+
+std::size_t InProcessInvoker::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+void InProcessInvoker::stop() {
+  std::deque<Item> abandoned;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && threads_.empty()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+  {
+    std::lock_guard lock(mutex_);
+    abandoned.swap(queue_);
+  }
+  for (auto& item : abandoned) item.done(exec::CallResult{exec::Outcome::unavailable, 503, nullptr, {}, {}});
+}
+
+void InProcessInvoker::run_worker() {
+  // A thread state registered with PyGILState, kept for the thread's life, so that nested
+  // PyGILState_Ensure/pybind11 acquisitions in user or library code find it.
+  PyGILState_STATE gil_state = PyGILState_Ensure();
+  PyThreadState* thread_state = PyEval_SaveThread();
+
+  std::vector<Item> batch;
+  std::vector<exec::CallResult> results;
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) break;  // stopping, nothing left to run
+      // Share the queue fairly when several executors are waiting; drain when alone.
+      std::size_t take = std::clamp<std::size_t>(queue_.size() / thread_count_, 1, kMaxBatch);
+      for (std::size_t i = 0; i < take && !queue_.empty(); ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    busy_.fetch_add(1, std::memory_order_relaxed);
+    PyEval_RestoreThread(thread_state);
+    for (auto& item : batch) results.push_back(run_call(item.call));
+    PyEval_SaveThread();
+    busy_.fetch_sub(1, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+    batch.clear();
+    results.clear();
+  }
+
+  PyEval_RestoreThread(thread_state);
+  PyGILState_Release(gil_state);
+}
+
+exec::CallResult InProcessInvoker::run_call(exec::Call& call) {
+  exec::CallResult r;
+  CallScope scope(call.entrypoint_name, call.request_id);
+  try {
+    py::dict kwargs;
+    for (auto it = call.args.begin(); it != call.args.end(); ++it) kwargs[py::str(it.key())] = json_to_py(it.value());
+    py::object result = table_.functions.at(call.entrypoint)(**kwargs);
+    if (table_.is_coroutine(result).cast<bool>()) result = table_.run_coroutine(result);
+    r.value = py_to_json(result);
+    return r;
+  } catch (py::error_already_set& e) {
+    if (e.matches(table_.http_exception)) {
+      py::object exc = e.value();
+      r.outcome = exec::Outcome::http_error;
+      try {
+        r.status = exc.attr("status_code").cast<int>();
+        r.value = py_to_json(exc.attr("detail"));
+        py::object headers = exc.attr("headers");
+        if (PyDict_Check(headers.ptr()))
+          for (auto kv : py::reinterpret_borrow<py::dict>(headers))
+            r.headers.emplace_back(header_safe(py::str(kv.first)), header_safe(py::str(kv.second)));
+      } catch (const std::exception& detail_error) {
+        r.value = std::string("HTTPException detail could not be encoded: ") + detail_error.what();
+      }
+      if (r.status < 100 || r.status > 599) r.status = 500;
+      return r;
+    }
+    r.outcome = exec::Outcome::exception;
+    r.status = 500;
+    r.error = e.what();
+    logs::get("mvi.entrypoint")
+        ->error("entrypoint '{}' raised an exception (request_id={})\n{}", call.entrypoint_name, call.request_id,
+                format_traceback(table_, e));
+    return r;
+  } catch (const std::exception& e) {
+    // Conversion of arguments or of the return value (e.g. a type JSON cannot carry).
+    r.outcome = exec::Outcome::exception;
+    r.status = 500;
+    r.error = e.what();
+    logs::get("mvi.entrypoint")
+        ->error("entrypoint '{}' failed (request_id={}): {}", call.entrypoint_name, call.request_id, e.what());
+    return r;
+  }
+}
+
+}  // namespace mvi::python

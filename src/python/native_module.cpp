@@ -1,0 +1,91 @@
+// The _mvi_native embedded module: what python/mvi/_backend.py calls under the runtime to reach
+// parameters and notifications owned by C++. Functions run with the GIL held and take only the
+// stores' own short locks; they never call back into Python while holding one.
+#include <pybind11/embed.h>
+
+#include "convert.hpp"
+#include "mvi/core/error.hpp"
+#include "native.hpp"
+
+namespace py = pybind11;
+
+namespace mvi::python {
+namespace {
+
+NativeContext g_context;
+thread_local CurrentCall t_call;
+
+state::ParameterStore& parameters() {
+  if (!g_context.parameters) throw std::logic_error("_mvi_native used before the runtime set its context");
+  return *g_context.parameters;
+}
+
+std::string first_error(const schema::Errors& errors) {
+  return errors.empty() ? std::string("invalid value") : errors.front().msg;
+}
+
+}  // namespace
+
+void set_native_context(NativeContext context) { g_context = context; }
+
+CallScope::CallScope(const std::string& entrypoint, const std::string& request_id) : previous_(t_call) {
+  t_call = {&entrypoint, &request_id};
+}
+
+CallScope::~CallScope() { t_call = previous_; }
+
+}  // namespace mvi::python
+
+PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
+  using namespace mvi;
+  using namespace mvi::python;
+  m.doc() = "mvi-runtime's native state (parameters, notifications); present only under the runtime";
+
+  m.def("add_parameter", [](const std::string& name, py::handle value, py::handle type_desc, bool expose,
+                            bool monitor, py::object description) {
+    state::Parameter p;
+    p.name = name;
+    p.expose = expose;
+    p.monitor = monitor;
+    if (!description.is_none()) p.description = py::str(description);
+    try {
+      p.type = schema::parse_type_desc(py_to_json(type_desc), "parameter '" + name + "'");
+      p.value = py_to_json(value);
+      parameters().add(std::move(p));
+    } catch (const core::Error& e) {
+      throw py::value_error(e.what());
+    }
+  });
+
+  m.def("get_parameter", [](const std::string& name) -> py::object {
+    auto value = parameters().get(name);
+    if (!value) throw py::key_error(name);
+    return json_to_py(*value);
+  });
+
+  m.def("set_parameter", [](const std::string& name, py::handle value) -> py::object {
+    auto result = parameters().set(name, py_to_json(value));
+    if (result.status == state::SetStatus::not_found) throw py::key_error(name);
+    if (result.status == state::SetStatus::invalid)
+      throw py::value_error("parameter '" + name + "': " + first_error(result.errors));
+    return json_to_py(result.value);
+  });
+
+  m.def("get_parameters", []() -> py::object { return json_to_py(parameters().values()); });
+
+  m.def("notify", [](const std::string& msg, int severity, bool dashboard, py::object emails, double timer) {
+    if (!g_context.notifications) return;
+    state::NotificationInput in;
+    in.msg = msg;
+    in.severity = severity;
+    in.dashboard = dashboard;
+    in.timer = timer;
+    if (!emails.is_none())
+      for (py::handle e : emails) in.emails.push_back(py::str(e));
+    if (t_call.entrypoint) in.entrypoint = *t_call.entrypoint;
+    if (t_call.request_id) in.request_id = *t_call.request_id;
+    // Release the GIL while recording: listeners (log, delivery queues) never need it.
+    py::gil_scoped_release release;
+    g_context.notifications->record(std::move(in));
+  });
+}

@@ -1,0 +1,128 @@
+// Registry parsing and argument validation. Pure functions over immutable data; thread-safe.
+#include "mvi/registry/registry.hpp"
+
+#include <set>
+
+#include "mvi/core/error.hpp"
+
+namespace mvi::registry {
+
+using json = nlohmann::json;
+
+const Entrypoint* Registry::find(std::string_view name) const {
+  for (const auto& ep : entrypoints)
+    if (ep.name == name) return &ep;
+  return nullptr;
+}
+
+namespace {
+
+std::string str_or(const json& j, const char* key, std::string fallback) {
+  if (j.contains(key) && j[key].is_string()) return j[key].get<std::string>();
+  return fallback;
+}
+
+bool bool_or(const json& j, const char* key, bool fallback) {
+  if (j.contains(key) && j[key].is_boolean()) return j[key].get<bool>();
+  return fallback;
+}
+
+}  // namespace
+
+Registry parse_registry(const json& j) {
+  Registry r;
+  if (!j.is_object()) throw core::Error::load_failed("the mvi registry export is not an object");
+  std::set<std::string> seen;
+  if (j.contains("entrypoints")) {
+    for (const auto& e : j["entrypoints"]) {
+      Entrypoint ep;
+      ep.index = r.entrypoints.size();
+      ep.name = str_or(e, "name", "");
+      if (ep.name.empty()) throw core::Error::load_failed("an entrypoint has no name");
+      if (!seen.insert(ep.name).second)
+        throw core::Error::load_failed("entrypoint '" + ep.name + "' is registered twice");
+      ep.method = str_or(e, "method", "POST");
+      ep.status_code = e.value("status_code", 200);
+      ep.monitor = bool_or(e, "monitor", false);
+      ep.disable_http_logs = bool_or(e, "disable_http_logs", false);
+      ep.is_async = bool_or(e, "is_async", false);
+      ep.summary = str_or(e, "summary", "");
+      ep.description = str_or(e, "description", "");
+      if (e.contains("params")) {
+        for (const auto& p : e["params"]) {
+          Param param;
+          param.name = str_or(p, "name", "");
+          std::string where = "entrypoint '" + ep.name + "', parameter '" + param.name + "'";
+          param.type = p.contains("type") ? schema::parse_type_desc(p["type"], where) : schema::TypeDesc{};
+          param.required = bool_or(p, "required", true);
+          ep.params.push_back(std::move(param));
+        }
+      }
+      if (e.contains("returns") && !e["returns"].is_null())
+        ep.returns = schema::parse_type_desc(e["returns"], "entrypoint '" + ep.name + "', return value");
+      r.entrypoints.push_back(std::move(ep));
+    }
+  }
+  if (j.contains("jobs")) {
+    for (const auto& jb : j["jobs"]) {
+      Job job;
+      job.name = str_or(jb, "name", "");
+      job.seconds = jb.value("seconds", 0.0);
+      job.wait_first = bool_or(jb, "wait_first", false);
+      r.jobs.push_back(std::move(job));
+    }
+  }
+  return r;
+}
+
+std::string describe(const Registry& r) {
+  std::string out = "entrypoints:\n";
+  if (r.entrypoints.empty()) out += "  (none)\n";
+  for (const auto& ep : r.entrypoints) {
+    out += "  " + ep.method + " /" + ep.name + "(";
+    for (std::size_t i = 0; i < ep.params.size(); ++i) {
+      if (i) out += ", ";
+      out += ep.params[i].name + ": " + schema::display_name(ep.params[i].type);
+      if (!ep.params[i].required) out += " = ...";
+    }
+    out += ") -> " + schema::display_name(ep.returns);
+    if (ep.is_async) out += " [async]";
+    out += "\n";
+  }
+  if (!r.jobs.empty()) {
+    out += "jobs:\n";
+    for (const auto& job : r.jobs) out += "  " + job.name + " every " + std::to_string(job.seconds) + " s\n";
+  }
+  return out;
+}
+
+bool validate_arguments(const Entrypoint& ep, json& args, std::string_view source, schema::Errors& errors) {
+  const json source_loc = std::string(source);
+  if (!args.is_object()) {
+    errors.push_back({"dict_type", json::array({source_loc}), "Input should be a valid dictionary", args});
+    return false;
+  }
+  bool ok = true;
+  for (const auto& p : ep.params) {
+    auto it = args.find(p.name);
+    if (it == args.end()) {
+      if (p.required) {
+        errors.push_back({"missing", json::array({source_loc, p.name}), "Field required", args});
+        ok = false;
+      }
+      continue;
+    }
+    ok &= schema::validate(p.type, *it, json::array({source_loc, p.name}), errors);
+  }
+  if (ok) {
+    // Only declared arguments reach the function: extra fields would be a TypeError there.
+    for (auto it = args.begin(); it != args.end();) {
+      bool declared = false;
+      for (const auto& p : ep.params) declared |= p.name == it.key();
+      it = declared ? std::next(it) : args.erase(it);
+    }
+  }
+  return ok;
+}
+
+}  // namespace mvi::registry

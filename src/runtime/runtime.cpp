@@ -1,0 +1,196 @@
+// Wires the modules together and owns their order of construction and destruction:
+// stores → Python host → App → Server; shutdown stops the Server, then the executors, then
+// finalises Python (every Responder and py::object is gone before what it points into).
+#include "mvi/runtime/runtime.hpp"
+
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+#include "mvi/api/app.hpp"
+#include "mvi/config/config.hpp"
+#include "mvi/core/error.hpp"
+#include "mvi/core/lifecycle.hpp"
+#include "mvi/http/server.hpp"
+#include "mvi/logs/log.hpp"
+#include "mvi/python/host.hpp"
+#include "mvi/runtime/signals.hpp"
+#include "mvi/state/notification_store.hpp"
+#include "mvi/state/parameter_store.hpp"
+
+namespace mvi::runtime {
+namespace {
+
+using json = nlohmann::json;
+
+// Shared with the signal watcher thread, which may outlive run()'s locals.
+struct ShutdownControl {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool requested = false;
+  int signo = 0;
+  std::atomic<bool> serving{false};
+};
+
+[[noreturn]] void exit_now(int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(code);
+}
+
+std::string self_executable(const char* argv0) {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(argv0) : p.string();
+}
+
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+void install_state_listeners(state::ParameterStore& parameters, state::NotificationStore& notifications) {
+  notifications.add_listener([](const state::Notification& n) {
+    static const spdlog::level::level_enum kLevels[] = {spdlog::level::info, spdlog::level::warn,
+                                                        spdlog::level::critical};
+    auto level = kLevels[n.input.severity >= 0 && n.input.severity <= 2 ? n.input.severity : 0];
+    logs::get("mvi.notify")->log(level, "notification [{}] {} (counter={}{}{})",
+                                 state::NotificationStore::severity_name(n.input.severity), n.input.msg, n.counter,
+                                 n.input.entrypoint.empty() ? "" : ", entrypoint=" + n.input.entrypoint,
+                                 n.input.request_id.empty() ? "" : ", request_id=" + n.input.request_id);
+  });
+  parameters.add_listener([&notifications](const std::string& name, const json& value, std::uint64_t generation) {
+    std::string shown = value.dump(-1, ' ', false, json::error_handler_t::replace);
+    logs::runtime().info("parameter '{}' changed to {} (generation {})", name, shown, generation);
+    notifications.record({"Parameter " + name + " changed to " + shown, 0, true, {}, 0, {}, {}});
+  });
+}
+
+std::string describe_parameters(const state::ParameterStore& parameters) {
+  std::string out = "parameters:\n";
+  auto list = parameters.list();
+  if (list.empty()) out += "  (none)\n";
+  for (const auto& p : list)
+    out += "  " + p.name + ": " + schema::display_name(p.type) + " = " +
+           p.value.dump(-1, ' ', false, json::error_handler_t::replace) + (p.expose ? "" : " (read-only)") + "\n";
+  return out;
+}
+
+}  // namespace
+
+int run(int argc, const char* const* argv) {
+  block_signals();
+  auto parsed = config::parse_command_line(argc, argv, config::process_env());
+  if (parsed.exit_code) {
+    (*parsed.exit_code == 0 ? std::cout : std::cerr) << parsed.output << std::flush;
+    return *parsed.exit_code;
+  }
+  const config::Config cfg = parsed.config;
+  logs::init({cfg.log_level, cfg.log_format, cfg.name});
+
+  auto control = std::make_shared<ShutdownControl>();
+  SignalWatcher watcher([control](int signo, int count) {
+    if (count > 1 || !control->serving.load()) {
+      // A second signal, or one while user code is still importing: leave at once.
+      logs::runtime().warn("received signal {} {}; exiting now", signo,
+                           count > 1 ? "again" : "during start-up");
+      exit_now(128 + signo);
+    }
+    std::lock_guard lock(control->mutex);
+    control->requested = true;
+    control->signo = signo;
+    control->cv.notify_all();
+  });
+
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(cfg.service_path, ec)) {
+    std::cerr << "mvi-runtime: service file not found: " << cfg.service_path << "\n";
+    return core::kExitUsage;
+  }
+
+  state::ParameterStore parameters;
+  state::NotificationStore notifications(cfg.name, cfg.version);
+  install_state_listeners(parameters, notifications);
+  core::Lifecycle lifecycle;
+  lifecycle.set(core::LifeState::starting);
+
+  python::PythonHost host({std::filesystem::absolute(cfg.service_path).string(),
+                           python::find_package_dir(self_executable(argv[0]))},
+                          {&parameters, &notifications});
+
+  if (cfg.check) {
+    try {
+      auto registry = host.load_service();
+      std::cout << "service: " << cfg.name << " " << cfg.version << "\n"
+                << registry::describe(registry) << describe_parameters(parameters) << std::flush;
+    } catch (const core::Error& e) {
+      std::cerr << "mvi-runtime: cannot load " << cfg.service_path << ":\n" << e.what() << "\n";
+      exit_now(e.exit_code());
+    }
+    host.finalize();
+    return core::kExitOk;
+  }
+
+  api::App app({cfg, parameters, notifications, lifecycle});
+  http::Server server(cfg.limits, [&app](http::Request r, http::Responder d) { app.handle(std::move(r), std::move(d)); });
+  std::uint16_t port = 0;
+  try {
+    port = server.listen(cfg.host, cfg.port);
+  } catch (const core::Error& e) {
+    std::cerr << "mvi-runtime: " << e.what() << "\n";
+    exit_now(e.exit_code());
+  }
+  server.start(cfg.io_threads);
+  // Health probes answer while user code imports; "listening on" is printed once requests can be served.
+  logs::runtime().info("bound http://{}:{}{}; loading {}", url_host(cfg.host), port, cfg.root_path, cfg.service_path);
+
+  registry::Registry registry;
+  try {
+    registry = host.load_service();
+  } catch (const core::Error& e) {
+    lifecycle.set(core::LifeState::failed);
+    logs::runtime().error("cannot load {}; see the traceback on stderr", cfg.service_path);
+    std::cerr << "mvi-runtime: cannot load " << cfg.service_path << ":\n" << e.what() << "\n";
+    server.stop();
+    // Skip interpreter finalisation: a half-imported module may have started threads.
+    exit_now(e.exit_code());
+  }
+  auto invoker = host.start_executors(cfg.workers, cfg.limits.queue_limit);
+  app.attach_service(registry, *invoker);
+  lifecycle.set(core::LifeState::running);
+  control->serving.store(true);
+  logs::runtime().info("service '{}' {} ready: {} entrypoint(s), {} parameter(s), {} executor thread(s)", cfg.name,
+                       cfg.version, registry.entrypoints.size(), parameters.list().size(), cfg.workers);
+  logs::runtime().info("listening on http://{}:{}{}", url_host(cfg.host), port, cfg.root_path);
+
+  int signo = 0;
+  {
+    std::unique_lock lock(control->mutex);
+    control->cv.wait(lock, [&] { return control->requested; });
+    signo = control->signo;
+  }
+  lifecycle.set(core::LifeState::stopping);
+  double drain = signo == SIGINT ? 0.0 : cfg.drain_delay_s;
+  logs::runtime().info("received signal {}: not ready; draining for {:.1f} s, then finishing in-flight requests",
+                       signo, drain);
+  std::this_thread::sleep_for(std::chrono::duration<double>(drain));
+  server.set_closing();
+  server.stop_accepting();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(cfg.graceful_timeout_s);
+  while (server.in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (server.in_flight() > 0)
+    logs::runtime().warn("graceful timeout: {} request(s) still in flight are abandoned", server.in_flight());
+  server.stop();
+  invoker->stop();
+  invoker.reset();
+  host.finalize();
+  logs::runtime().info("stopped");
+  return core::kExitOk;
+}
+
+}  // namespace mvi::runtime

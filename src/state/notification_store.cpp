@@ -1,0 +1,109 @@
+// NotificationStore: a deque under one mutex; repeats move to the back so the order stays by time.
+#include "mvi/state/notification_store.hpp"
+
+#include <chrono>
+
+namespace mvi::state {
+
+using json = nlohmann::json;
+
+namespace {
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+std::string_view NotificationStore::severity_name(int severity) noexcept {
+  switch (severity) {
+    case 0: return "INFO";
+    case 1: return "WARNING";
+    case 2: return "CRITICAL";
+  }
+  return "UNKNOWN";
+}
+
+json Notification::to_json(const std::string& service_name, const std::string& service_version) const {
+  return {
+      {"id", id},
+      {"service_name", service_name},
+      {"service_version", service_version},
+      {"msg", input.msg},
+      {"severity", input.severity},
+      {"severity_name", NotificationStore::severity_name(input.severity)},
+      {"dashboard", input.dashboard},
+      {"emails", input.emails},
+      {"timer", input.timer},
+      {"timestamp", timestamp},
+      {"counter", counter},
+      {"entrypoint", input.entrypoint.empty() ? json(nullptr) : json(input.entrypoint)},
+      {"request_id", input.request_id.empty() ? json(nullptr) : json(input.request_id)},
+  };
+}
+
+NotificationStore::NotificationStore(std::string service_name, std::string service_version, std::size_t capacity)
+    : service_name_(std::move(service_name)),
+      service_version_(std::move(service_version)),
+      capacity_(capacity == 0 ? 1 : capacity) {}
+
+Notification NotificationStore::record(NotificationInput input) {
+  Notification result;
+  std::vector<NotificationListener> listeners;
+  {
+    std::lock_guard lock(mutex_);
+    double now = now_seconds();
+    auto it = items_.begin();
+    for (; it != items_.end(); ++it)
+      if (it->input.msg == input.msg && it->input.severity == input.severity) break;
+    if (it != items_.end()) {
+      Notification repeat = std::move(*it);
+      items_.erase(it);
+      repeat.counter += 1;
+      repeat.timestamp = now;
+      repeat.input = std::move(input);
+      items_.push_back(std::move(repeat));
+    } else {
+      Notification fresh;
+      fresh.id = next_id_++;
+      fresh.input = std::move(input);
+      fresh.timestamp = now;
+      items_.push_back(std::move(fresh));
+      while (items_.size() > capacity_) {
+        items_.pop_front();
+        ++dropped_;
+      }
+    }
+    result = items_.back();
+    listeners = listeners_;
+  }
+  for (const auto& l : listeners) l(result);
+  return result;
+}
+
+json NotificationStore::list(const NotificationQuery& query) const {
+  std::lock_guard lock(mutex_);
+  json out = json::array();
+  for (auto it = items_.rbegin(); it != items_.rend(); ++it) {
+    if (query.severity && it->input.severity < *query.severity) continue;
+    if (query.since && it->timestamp <= *query.since) continue;
+    out.push_back(it->to_json(service_name_, service_version_));
+    if (query.limit && out.size() >= query.limit) break;
+  }
+  return out;
+}
+
+void NotificationStore::clear() {
+  std::lock_guard lock(mutex_);
+  items_.clear();
+}
+
+std::uint64_t NotificationStore::dropped() const {
+  std::lock_guard lock(mutex_);
+  return dropped_;
+}
+
+void NotificationStore::add_listener(NotificationListener listener) {
+  std::lock_guard lock(mutex_);
+  listeners_.push_back(std::move(listener));
+}
+
+}  // namespace mvi::state

@@ -1,0 +1,87 @@
+// ParameterStore: shared_mutex for reads, exclusive for changes; listeners called unlocked.
+#include "mvi/state/parameter_store.hpp"
+
+#include "mvi/core/error.hpp"
+
+namespace mvi::state {
+
+using json = nlohmann::json;
+
+void ParameterStore::add(Parameter parameter) {
+  schema::Errors errors;
+  if (!schema::validate(parameter.type, parameter.value, json::array({parameter.name}), errors))
+    throw core::Error::validation("parameter '" + parameter.name + "': initial value " +
+                                  parameter.value.dump(-1, ' ', false, json::error_handler_t::replace) +
+                                  " does not match its type " + schema::display_name(parameter.type) + ": " +
+                                  errors.front().msg);
+  std::unique_lock lock(mutex_);
+  for (const auto& p : params_)
+    if (p.name == parameter.name)
+      throw core::Error::validation("parameter '" + parameter.name + "' is already defined");
+  params_.push_back(std::move(parameter));
+}
+
+std::optional<json> ParameterStore::get(const std::string& name) const {
+  std::shared_lock lock(mutex_);
+  for (const auto& p : params_)
+    if (p.name == name) return p.value;
+  return std::nullopt;
+}
+
+std::optional<Parameter> ParameterStore::describe(const std::string& name) const {
+  std::shared_lock lock(mutex_);
+  for (const auto& p : params_)
+    if (p.name == name) return p;
+  return std::nullopt;
+}
+
+std::vector<Parameter> ParameterStore::list() const {
+  std::shared_lock lock(mutex_);
+  return params_;
+}
+
+json ParameterStore::values() const {
+  std::shared_lock lock(mutex_);
+  json out = json::object();
+  for (const auto& p : params_) out[p.name] = p.value;
+  return out;
+}
+
+SetResult ParameterStore::set(const std::string& name, json value) {
+  SetResult result;
+  std::vector<ChangeListener> listeners;
+  {
+    std::unique_lock lock(mutex_);
+    Parameter* target = nullptr;
+    for (auto& p : params_)
+      if (p.name == name) target = &p;
+    if (!target) {
+      result.status = SetStatus::not_found;
+      return result;
+    }
+    // Validate while holding the lock so the type cannot change under us; it is cheap for
+    // parameter-sized values and keeps check-and-apply atomic.
+    if (!schema::validate(target->type, value, json::array({"body", name}), result.errors)) {
+      result.status = SetStatus::invalid;
+      return result;
+    }
+    target->value = value;
+    result.value = std::move(value);
+    result.generation = ++generation_;
+    listeners = listeners_;
+  }
+  for (const auto& l : listeners) l(name, result.value, result.generation);
+  return result;
+}
+
+std::uint64_t ParameterStore::generation() const {
+  std::shared_lock lock(mutex_);
+  return generation_;
+}
+
+void ParameterStore::add_listener(ChangeListener listener) {
+  std::unique_lock lock(mutex_);
+  listeners_.push_back(std::move(listener));
+}
+
+}  // namespace mvi::state

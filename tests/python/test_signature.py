@@ -1,0 +1,149 @@
+"""Annotation -> type description, string annotations, unsupported kinds, and the local lax coercer."""
+
+import enum
+import inspect
+import typing
+from typing import Annotated, Any, Dict, List, Literal, Optional, Tuple, Union
+
+import pytest
+
+from mvi import _signature
+from mvi._signature import Invalid, UnsupportedType, coerce, describe
+
+INT, STR, FLOAT, BOOL, NONE, ANY = ({"kind": k} for k in ("int", "str", "float", "bool", "none", "any"))
+
+
+@pytest.mark.parametrize(
+    "annotation, expected",
+    [
+        (str, STR), (int, INT), (float, FLOAT), (bool, BOOL), (None, NONE), (type(None), NONE),
+        (Any, ANY), (object, ANY), (inspect.Parameter.empty, ANY),
+        (list, {"kind": "list", "items": ANY}), (List, {"kind": "list", "items": ANY}),
+        (dict, {"kind": "dict", "values": ANY}), (Dict, {"kind": "dict", "values": ANY}),
+        (list[int], {"kind": "list", "items": INT}), (List[str], {"kind": "list", "items": STR}),
+        (dict[str, float], {"kind": "dict", "values": FLOAT}), (Dict[str, Any], {"kind": "dict", "values": ANY}),
+        (tuple[int, str], {"kind": "tuple", "items": [INT, STR]}),
+        (Tuple[int, ...], {"kind": "list", "items": INT}), (tuple, {"kind": "list", "items": ANY}),
+        (Optional[int], {"kind": "union", "options": [INT, NONE]}),
+        (int | None, {"kind": "union", "options": [INT, NONE]}),
+        (Union[int, str, None], {"kind": "union", "options": [INT, STR, NONE]}),
+        (Union[int, Any], ANY),
+        (Literal["a", 1, True], {"kind": "literal", "values": ["a", 1, True]}),
+        (Annotated[int, "meta"], INT),
+        (list[dict[str, Optional[tuple[int, float]]]],
+         {"kind": "list", "items": {"kind": "dict", "values": {
+             "kind": "union", "options": [{"kind": "tuple", "items": [INT, FLOAT]}, NONE]}}}),
+    ],
+)
+def test_describe(annotation, expected):
+    assert describe(annotation) == expected
+
+
+class Color(enum.Enum):
+    RED = 1
+
+
+@pytest.mark.parametrize("annotation", [set[int], bytes, Color, complex, [int], "int", typing.Callable, list[Color]])
+def test_describe_unsupported(annotation):
+    with pytest.raises(UnsupportedType):
+        describe(annotation)
+
+
+def test_describe_dict_keys_must_be_str():
+    with pytest.raises(UnsupportedType, match="dict keys must be str"):
+        describe(dict[int, str])
+
+
+def test_literal_values_must_be_json_scalars():
+    with pytest.raises(UnsupportedType, match="Literal values"):
+        describe(Literal[1.5])
+
+
+def test_analyse_nested_unsupported_names_the_part():
+    def f(x: list[dict[int, str]]):
+        pass
+
+    with pytest.raises(TypeError) as info:
+        _signature.analyse(f, "entrypoint 'f'")
+    assert str(info.value) == (
+        "entrypoint 'f': parameter 'x' has unsupported type annotation list[dict[int, str]] "
+        "(dict[int, str]: dict keys must be str)"
+    )
+
+
+def test_string_annotations_are_resolved():
+    namespace = {}
+    exec(
+        "from __future__ import annotations\n"
+        "from typing import Optional\n"
+        "def f(a: int, b: Optional[list[str]] = None) -> dict[str, int]:\n"
+        "    pass\n",
+        namespace,
+    )
+    params, returns = _signature.analyse(namespace["f"], "entrypoint 'f'")
+    assert params[0] == {"name": "a", "type": INT, "required": True}
+    assert params[1]["type"] == {"kind": "union", "options": [{"kind": "list", "items": STR}, NONE]}
+    assert returns == {"kind": "dict", "values": INT}
+
+
+def test_unresolvable_string_annotation_names_the_parameter():
+    namespace = {}
+    exec("def f(a: int, b: 'Missing'):\n    pass\n", namespace)
+    with pytest.raises(TypeError, match="entrypoint 'f': cannot resolve parameter 'b' annotation 'Missing'"):
+        _signature.analyse(namespace["f"], "entrypoint 'f'")
+
+
+def test_unannotated_parameters_are_any():
+    def f(a, b=3):
+        pass
+
+    params, returns = _signature.analyse(f, "entrypoint 'f'")
+    assert params == [{"name": "a", "type": ANY, "required": True},
+                      {"name": "b", "type": ANY, "required": False, "default": 3}]
+    assert returns == ANY
+
+
+@pytest.mark.parametrize(
+    "value, desc, expected",
+    [
+        ("5", INT, 5), (1.0, INT, 1), (" 7 ", INT, 7), ("3.00", INT, 3), (True, INT, 1),
+        (2, FLOAT, 2.0), ("2.5", FLOAT, 2.5), ("1e3", FLOAT, 1000.0),
+        ("true", BOOL, True), ("off", BOOL, False), ("YES", BOOL, True), (0, BOOL, False), (1, BOOL, True),
+        ("x", STR, "x"), (None, NONE, None), ({"a": [1]}, ANY, {"a": [1]}),
+        (("1", 2.0), {"kind": "list", "items": INT}, [1, 2]),
+        ({"a": "1"}, {"kind": "dict", "values": FLOAT}, {"a": 1.0}),
+        (["1", "x"], {"kind": "tuple", "items": [INT, STR]}, (1, "x")),
+        (True, {"kind": "union", "options": [INT, BOOL]}, True),
+        ("5", {"kind": "union", "options": [INT, STR]}, "5"),
+        ("5", {"kind": "union", "options": [INT, NONE]}, 5),
+        ("b", {"kind": "literal", "values": ["a", "b"]}, "b"),
+    ],
+)
+def test_coerce_accepts(value, desc, expected):
+    result = coerce(value, desc)
+    assert result == expected and type(result) is type(expected)
+
+
+@pytest.mark.parametrize(
+    "value, desc",
+    [
+        (1.5, INT), ("abc", INT), ("1_000", INT), (None, INT), ([1], INT),
+        ("x", FLOAT), ("1_0", FLOAT), (None, FLOAT),
+        (2, BOOL), ("maybe", BOOL), (None, BOOL),
+        (5, STR), (None, STR), (b"x", STR), (0, NONE),
+        ("ab", {"kind": "list", "items": STR}), ({1: "a"}, {"kind": "dict", "values": ANY}),
+        ([1], {"kind": "tuple", "items": [INT, INT]}),
+        ([1.5], {"kind": "union", "options": [INT, NONE]}),
+        (True, {"kind": "literal", "values": [1]}),
+    ],
+)
+def test_coerce_rejects(value, desc):
+    with pytest.raises(ValueError):
+        coerce(value, desc)
+
+
+def test_coerce_error_has_location():
+    with pytest.raises(Invalid) as info:
+        coerce({"a": [1, "x"]}, {"kind": "dict", "values": {"kind": "list", "items": INT}})
+    assert info.value.loc == ("a", 1)
+    assert str(info.value) == "at ['a'][1]: expected int, got 'x'"
