@@ -3,6 +3,7 @@
 // is published once through an atomic pointer, so handle() takes no lock to route.
 #include "mvi/api/app.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -188,8 +189,10 @@ void App::handle_entrypoint(const std::shared_ptr<Context>& ctx, const registry:
     }
     for (const auto& p : ep.params) {
       auto it = args.find(p.name);
+      if (it == args.end()) continue;
       bool list_like = p.type.kind == schema::Kind::list || p.type.kind == schema::Kind::tuple;
-      if (it != args.end() && list_like && !it->is_array()) *it = json::array({*it});
+      if (list_like && !it->is_array()) *it = json::array({*it});
+      else if (!list_like && it->is_array()) *it = json(it->back());  // last value wins, as in FastAPI
     }
   } else {
     auto parsed = parse_json_body(req.body, deps_.config.limits.max_json_depth);
@@ -278,7 +281,7 @@ void App::handle_notifications(const std::shared_ptr<Context>& ctx) {
       for (int s = 0; s <= 2; ++s)
         if (http::iequals(v, state::NotificationStore::severity_name(s))) value = s;
       if (schema::validate(schema::scalar(schema::Kind::int_), value, json::array({"query", k}), errors))
-        query.severity = value.get<int>();
+        query.severity = static_cast<int>(std::clamp<std::int64_t>(value.get<std::int64_t>(), -1, 3));
     } else if (k == "since") {
       if (schema::validate(schema::scalar(schema::Kind::float_), value, json::array({"query", k}), errors))
         query.since = value.get<double>();

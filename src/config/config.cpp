@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cctype>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <vector>
@@ -92,6 +93,7 @@ std::optional<std::size_t> parse_size(const std::string& text) {
   else if (unit == "m" || unit == "mb" || unit == "mib") mult = 1024 * 1024;
   else if (unit == "g" || unit == "gb" || unit == "gib") mult = 1024ull * 1024 * 1024;
   else return std::nullopt;
+  if (value > SIZE_MAX / mult) return std::nullopt;
   return value * mult;
 }
 
@@ -136,10 +138,10 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
       ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--max-body-size", max_body, "Largest request body [MVI_MAX_BODY_SIZE]")
       ->capture_default_str()
-      ->check(SizeValidator());
+      ->transform(SizeValidator());
   app.add_option("--max-header-size", max_header, "Largest header block [MVI_MAX_HEADER_SIZE]")
       ->capture_default_str()
-      ->check(SizeValidator());
+      ->transform(SizeValidator());
   app.add_option("--max-json-depth", c.limits.max_json_depth, "Deepest JSON nesting [MVI_MAX_JSON_DEPTH]")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));

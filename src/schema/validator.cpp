@@ -96,8 +96,10 @@ bool validate_float(json& v, const json& loc, Errors& errors) {
     std::string s = trim(v.get<std::string>());
     char* end = nullptr;
     errno = 0;
-    double d = s.empty() ? 0.0 : std::strtod(s.c_str(), &end);
-    if (s.empty() || end != s.c_str() + s.size()) {
+    // strtod also reads C hex floats ("0x10"), which Python's float() does not.
+    bool hex = s.find_first_of("xX") != std::string::npos;
+    double d = s.empty() || hex ? 0.0 : std::strtod(s.c_str(), &end);
+    if (s.empty() || hex || end != s.c_str() + s.size()) {
       add(errors, "float_parsing", loc, "Input should be a valid number, unable to parse string as a number", v);
       return false;
     }
