@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 # Why each package is here: docs/dependencies.md.
 PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config
+  build-essential cmake ninja-build ccache
   python3 python3-dev python3-pytest
   pybind11-dev libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev
 )

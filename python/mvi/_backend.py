@@ -3,6 +3,7 @@ in-process dicts under plain python. Thread-safe: the choice is made once under 
 
 import copy
 import logging
+import collections
 import threading
 import time
 
@@ -18,7 +19,8 @@ class LocalBackend:
     def __init__(self):
         self._lock = threading.Lock()
         self._parameters = {}  # name -> [value, type description]
-        self._stored = []  # (unix time, {name: value})
+        # (unix time, {name: value}); bounded so a long-running process cannot grow without limit
+        self._stored = collections.deque(maxlen=10000)
 
     def add_parameter(self, name, value, type_desc, expose, monitor, description):
         # expose/monitor only matter to the HTTP side; from Python every parameter stays settable

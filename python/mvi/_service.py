@@ -90,8 +90,9 @@ class Service:
         method, status = opts["method"], opts["status_code"]
         _check(isinstance(method, str) and method.upper() in METHODS, ValueError,
                f"{label}: method must be one of {', '.join(sorted(METHODS))}, got {method!r}")
-        _check(type(status) is int and 100 <= status <= 599, ValueError,
-               f"{label}: status_code must be an int from 100 to 599, got {status!r}")
+        # 1xx are interim answers, never a function's final response
+        _check(type(status) is int and 200 <= status <= 599, ValueError,
+               f"{label}: status_code must be an int from 200 to 599, got {status!r}")
         for flag in ("monitor", "disable_http_logs"):
             _check(isinstance(opts[flag], bool), TypeError, f"{label}: {flag} must be True or False")
         for text in ("summary", "description"):

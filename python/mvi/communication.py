@@ -24,7 +24,7 @@ def _emails(emails):
     return list(emails)
 
 
-def notify(msg: str, severity: Severity = Severity.INFO, *, dashboard: bool = True, emails=None, timer: int = 0):
+def notify(msg: str, severity: Severity = Severity.INFO, *, dashboard: bool = True, emails=None, timer: float = 0):
     """Raise a notification. Bad arguments raise TypeError/ValueError; delivery problems never raise."""
     if not isinstance(msg, str):
         raise TypeError(f"notify: msg must be a str, got {type(msg).__name__}")
@@ -34,4 +34,4 @@ def notify(msg: str, severity: Severity = Severity.INFO, *, dashboard: bool = Tr
         raise ValueError(f"notify: severity must be 0 (INFO), 1 (WARNING) or 2 (CRITICAL), got {severity}")
     if isinstance(timer, bool) or not isinstance(timer, (int, float)) or timer < 0:
         raise ValueError(f"notify: timer must be a number of seconds >= 0, got {timer!r}")
-    _backend.get().notify(msg, int(severity), bool(dashboard), _emails(emails), int(timer))
+    _backend.get().notify(msg, int(severity), bool(dashboard), _emails(emails), float(timer))

@@ -216,6 +216,7 @@ void App::handle_entrypoint(const std::shared_ptr<Context>& ctx, const registry:
         break;
       case exec::Outcome::http_error:
         resp = Response::json(r.status, json{{"detail", r.value}});
+        if (r.status == 204 || r.status == 304) resp.body.clear();
         for (auto& [k, v] : r.headers) resp.set_header(k, v);
         break;
       case exec::Outcome::exception:

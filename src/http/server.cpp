@@ -165,11 +165,16 @@ class Session : public std::enable_shared_from_this<Session> {
     res->result(static_cast<unsigned>(response.status));
     res->set(bhttp::field::content_type, response.content_type);
     for (auto& h : response.headers) res->insert(h.name, h.value);
-    res->body() = std::move(response.body);
+    const bool bodiless = response.status < 200 || response.status == 204 || response.status == 304;
+    if (!bodiless) res->body() = std::move(response.body);
     bool keep = keep_alive_ && !response.close && !server_.closing.load(std::memory_order_relaxed);
     res->keep_alive(keep);
-    res->prepare_payload();
-    if (head_) res->body().clear();  // Content-Length stays that of the GET answer
+    if (bodiless) {
+      res->erase(bhttp::field::content_length);  // RFC 9110: none on 1xx/204
+    } else {
+      res->prepare_payload();
+      if (head_) res->body().clear();  // Content-Length stays that of the GET answer
+    }
     res_ = res;
     stream_.expires_after(seconds(server_.limits.write_timeout_s));
     bhttp::async_write(stream_, *res_,

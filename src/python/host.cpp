@@ -103,7 +103,13 @@ PythonHost::PythonHost(HostOptions options, NativeContext context) : impl_(std::
     py::object version = sys.attr("version_info");
     std::string sp = std::string(venv) + "/lib/python" + py::str(version.attr("major")).cast<std::string>() + "." +
                      py::str(version.attr("minor")).cast<std::string>() + "/site-packages";
+    // addsitedir appends (and processes .pth files); move what it added to the front so the
+    // virtualenv's packages win over Debian's, as they do in the venv's own python.
+    std::size_t before = py::len(path);
     site.attr("addsitedir")(sp);
+    py::list added = path[py::slice(static_cast<py::ssize_t>(before), static_cast<py::ssize_t>(py::len(path)), 1)];
+    path.attr("__delitem__")(py::slice(static_cast<py::ssize_t>(before), static_cast<py::ssize_t>(py::len(path)), 1));
+    for (std::size_t i = 0; i < py::len(added); ++i) path.insert(static_cast<py::ssize_t>(1 + i), added[i]);
   }
 }
 

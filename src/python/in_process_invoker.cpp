@@ -70,12 +70,12 @@ void InProcessInvoker::run_worker() {
   PyThreadState* thread_state = PyEval_SaveThread();
 
   std::vector<Item> batch;
-  std::vector<exec::CallResult> results;
   while (true) {
     {
       std::unique_lock lock(mutex_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) break;  // stopping, nothing left to run
+      // Once stopping, queued calls are not started: stop() answers them as unavailable.
+      if (stopping_) break;
       // Share the queue fairly when several executors are waiting; drain when alone.
       std::size_t take = std::clamp<std::size_t>(queue_.size() / thread_count_, 1, kMaxBatch);
       for (std::size_t i = 0; i < take && !queue_.empty(); ++i) {
@@ -83,14 +83,17 @@ void InProcessInvoker::run_worker() {
         queue_.pop_front();
       }
     }
+    // One wake-up serves the whole batch; each call is still answered as soon as it returns, with
+    // the GIL released first, so a slow call never delays a fast one queued before it.
     busy_.fetch_add(1, std::memory_order_relaxed);
-    PyEval_RestoreThread(thread_state);
-    for (auto& item : batch) results.push_back(run_call(item.call));
-    PyEval_SaveThread();
+    for (auto& item : batch) {
+      PyEval_RestoreThread(thread_state);
+      exec::CallResult result = run_call(item.call);
+      PyEval_SaveThread();
+      item.done(std::move(result));
+    }
     busy_.fetch_sub(1, std::memory_order_relaxed);
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
     batch.clear();
-    results.clear();
   }
 
   PyEval_RestoreThread(thread_state);
@@ -121,7 +124,11 @@ exec::CallResult InProcessInvoker::run_call(exec::Call& call) {
       } catch (const std::exception& detail_error) {
         r.value = std::string("HTTPException detail could not be encoded: ") + detail_error.what();
       }
-      if (r.status < 100 || r.status > 599) r.status = 500;
+      if (r.status < 200 || r.status > 599) {
+        logs::get("mvi.entrypoint")->error("entrypoint '{}' raised HTTPException with status {}, answered as 500",
+                                           call.entrypoint_name, r.status);
+        r.status = 500;
+      }
       return r;
     }
     r.outcome = exec::Outcome::exception;

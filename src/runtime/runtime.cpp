@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -118,9 +119,16 @@ int run(int argc, const char* const* argv) {
   core::Lifecycle lifecycle;
   lifecycle.set(core::LifeState::starting);
 
-  python::PythonHost host({std::filesystem::absolute(cfg.service_path).string(),
-                           python::find_package_dir(self_executable(argv[0]))},
-                          {&parameters, &notifications});
+  std::optional<python::PythonHost> host_storage;
+  try {
+    host_storage.emplace(python::HostOptions{std::filesystem::absolute(cfg.service_path).string(),
+                                             python::find_package_dir(self_executable(argv[0]))},
+                         python::NativeContext{&parameters, &notifications});
+  } catch (const core::Error& e) {
+    std::cerr << "mvi-runtime: " << e.what() << "\n";
+    return e.exit_code();
+  }
+  python::PythonHost& host = *host_storage;
 
   if (cfg.check) {
     try {
@@ -183,8 +191,12 @@ int run(int argc, const char* const* argv) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(cfg.graceful_timeout_s);
   while (server.in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  if (server.in_flight() > 0)
-    logs::runtime().warn("graceful timeout: {} request(s) still in flight are abandoned", server.in_flight());
+  if (server.in_flight() > 0) {
+    // Python cannot interrupt a running function; waiting longer would break the timeout's promise.
+    logs::runtime().warn("graceful timeout: {} request(s) still in flight are abandoned; exiting",
+                         server.in_flight());
+    exit_now(core::kExitOk);
+  }
   server.stop();
   invoker->stop();
   invoker.reset();

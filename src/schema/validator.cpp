@@ -144,7 +144,8 @@ std::string python_repr(const json& v) {
 
 bool validate_literal(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
   for (const auto& allowed : t.literal_values)
-    if (allowed == v && allowed.is_boolean() == v.is_boolean()) return true;
+    if (allowed == v && allowed.is_boolean() == v.is_boolean() && allowed.is_number_float() == v.is_number_float())
+      return true;
   std::string expected;
   const auto n = t.literal_values.size();
   for (std::size_t i = 0; i < n; ++i) {

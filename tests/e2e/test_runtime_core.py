@@ -388,3 +388,45 @@ def test_ready_turns_503_right_after_sigterm(start_service):
     assert "resp" in box and box["resp"].status == 200, f"in-flight request after SIGTERM: {box!r}"
     code = svc.wait(10)
     assert code == 0, f"exit code after SIGTERM: {code}\n{svc.describe()}"
+
+
+def test_each_call_is_answered_when_it_returns(start_service):
+    """A fast call batched with a slow one on the same executor is answered without waiting for it."""
+    svc = start_service(service_path("queue"))
+    blocker, blocker_box = call_in_thread(svc, "POST", "/sleep_for", json={"seconds": 0.6}, timeout=15)
+    time.sleep(0.2)  # the blocker now holds the only executor; the next two calls queue behind it
+    started = time.monotonic()
+    fast, fast_box = call_in_thread(svc, "POST", "/quick", json={}, timeout=15)
+    time.sleep(0.05)
+    slow, slow_box = call_in_thread(svc, "POST", "/sleep_for", json={"seconds": 2.0}, timeout=15)
+    fast.join(10)
+    fast_done = time.monotonic() - started
+    for t in (blocker, slow):
+        t.join(10)
+    assert fast_box["resp"].status == 200 and fast_box["resp"].body == "quick", fast_box
+    assert slow_box["resp"].status == 200, slow_box
+    assert fast_done < 1.5, f"the quick call waited for the slow one queued after it: {fast_done:.2f} s"
+
+
+def test_http_exception_204_has_no_body_and_the_service_survives(start_service):
+    svc = start_service(service_path("queue"))
+    for path in ("/no_content", "/accepted_quietly"):
+        resp = svc.request("POST", path, json={})
+        assert resp.status == 204, f"{path}: {resp}"
+        assert resp.raw == b"", f"{path}: a 204 must have no body: {resp}"
+        assert "Content-Length" not in resp.headers, f"{path}: RFC 9110 forbids Content-Length on 204: {resp}"
+    assert svc.request("POST", "/quick", json={}).body == "quick", "the service must keep serving after a 204"
+
+
+def test_graceful_timeout_abandons_stuck_calls_and_exits_0(start_service):
+    svc = start_service(service_path("queue"), "--graceful-timeout", "0.5", "--drain-delay", "0")
+    threads = [call_in_thread(svc, "POST", "/sleep_for", json={"seconds": 5}, timeout=15) for _ in range(3)]
+    time.sleep(0.3)
+    signalled = time.monotonic()
+    svc.signal(signal.SIGTERM)
+    code = svc.wait(4)
+    elapsed = time.monotonic() - signalled
+    assert code == 0, f"exit code after the graceful timeout: {code}\n{svc.describe()}"
+    assert elapsed < 3.0, f"exit took {elapsed:.2f} s with --graceful-timeout 0.5: queued calls must not run"
+    for t, _ in threads:
+        t.join(5)
