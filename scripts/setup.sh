@@ -13,7 +13,15 @@ PACKAGES=(
   build-essential cmake ninja-build ccache
   python3 python3-dev python3-pytest
   pybind11-dev libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev
+  python3-numpy python3-pandas python3-pydantic
+  chromium
+  libssl-dev python3-aiosmtpd openssl
 )
+# Node.js and npm (Swagger UI assets for /docs, the OpenAPI validator, the browser test driver): Debian's, unless a
+# node and an npm are already on PATH (a newer Node from elsewhere is kept as it is).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -22,6 +30,14 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm packages pinned by package-lock.json (devDependencies only; node_modules/ is git-ignored). Reinstalled only when
+# the lock file changed since the last install. --ignore-scripts: none of them needs an install script, and it keeps
+# swagger-ui-dist's analytics dependency (@scarf/scarf) from phoning home.
+if ! cmp -s package-lock.json node_modules/.mvi-installed-lock.json 2>/dev/null; then
+  npm ci --no-audit --no-fund --ignore-scripts
+  cp package-lock.json node_modules/.mvi-installed-lock.json
 fi
 
 cmake -S . -B build -G Ninja -DPython_EXECUTABLE=/usr/bin/python3

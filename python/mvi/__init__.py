@@ -2,6 +2,6 @@
 Thread-safety: see _service.py; importing this package has no side effects beyond creating the registry."""
 
 from ._service import service
-from .exceptions import HTTPException
+from .exceptions import HTTPException, ValidationError
 
-__all__ = ["service", "HTTPException"]
+__all__ = ["service", "HTTPException", "ValidationError"]

@@ -27,7 +27,8 @@ class LocalBackend:
         with self._lock:
             if name in self._parameters:
                 raise ValueError(f"parameter {name!r} is already defined")
-            self._parameters[name] = [value, type_desc]
+            # a copy: coercion passes containers through, and the caller's object must not alias the parameter
+            self._parameters[name] = [copy.deepcopy(value), type_desc]
 
     def get_parameter(self, name):
         with self._lock:
@@ -43,7 +44,7 @@ class LocalBackend:
             if entry is None:
                 raise KeyError(f"unknown parameter {name!r}")
             try:
-                entry[0] = _signature.coerce(value, entry[1])
+                entry[0] = copy.deepcopy(_signature.coerce(value, entry[1]))
             except _signature.Invalid as exc:
                 raise ValueError(f"parameter {name!r}: {exc}") from None
 

@@ -11,7 +11,7 @@ import sys
 import threading
 import typing
 
-from . import _backend, _signature
+from . import _backend, _signature, _wrapper
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 RESERVED_NAMES = frozenset(
@@ -55,8 +55,11 @@ class Service:
             return cls._instance
 
     def _init(self):
-        self._lock = threading.Lock()
+        # re-entrant: analysing annotations can run user code (string annotations, class hints)
+        self._lock = threading.RLock()
         self._entrypoints = {}  # name -> export record, in registration order
+        self._wrappers = {}  # name -> the validating callable the decorator returned
+        self._classes = []  # the export's "classes": type descriptions' `ref` index it; only ever grows
         self._jobs = {}
         self._parameter_names = set()
 
@@ -67,15 +70,16 @@ class Service:
 
     def __getattr__(self, name):
         # only reached for names that are not real attributes: `service.hello(...)` calls the entrypoint
-        entrypoints = self.__dict__.get("_entrypoints", {})
-        if name in entrypoints:
-            return entrypoints[name]["function"]
+        wrappers = self.__dict__.get("_wrappers", {})
+        if name in wrappers:
+            return wrappers[name]
         raise AttributeError(f"service has no attribute or entrypoint {name!r}")
 
     # ---- entrypoints ----
 
     def entrypoint(self, func=None, /, **options):
-        """`@service.entrypoint` or `@service.entrypoint(method="GET", ...)`; returns the function unchanged."""
+        """`@service.entrypoint` or `@service.entrypoint(method="GET", ...)`; returns a wrapper that validates and
+        coerces its arguments like the HTTP path does (mvi.ValidationError), then calls the function."""
         if func is None:
             return lambda f: self._add_entrypoint(f, options)
         return self._add_entrypoint(func, options)
@@ -99,20 +103,26 @@ class Service:
             _check(opts[text] is None or isinstance(opts[text], str), TypeError, f"{label}: {text} must be a str")
         _check(name not in RESERVED_NAMES, ValueError,
                f"{label}: the name clashes with the built-in route /{name}; rename the function")
-        params, returns = _signature.analyse(func, label)
         description = opts["description"]
         if description is None and func.__doc__:
             description = inspect.cleandoc(func.__doc__)
-        record = {
-            "name": name, "function": func, "method": method.upper(), "status_code": status,
-            "monitor": opts["monitor"], "disable_http_logs": opts["disable_http_logs"],
-            "summary": opts["summary"], "description": description,
-            "is_async": inspect.iscoroutinefunction(func), "params": params, "returns": returns,
-        }
         with self._lock:
+            # classes are numbered in the service-wide list, so analysis and commit happen under one lock;
+            # a failed analysis leaves the list untouched (it works on a copy)
+            ctx = _signature.Context(self._classes)
+            params, returns = _signature.analyse(func, label, ctx)
             _check(name not in self._entrypoints, ValueError, f"{label} is already registered")
-            self._entrypoints[name] = record
-        return func
+            self._classes.extend(ctx.classes[len(self._classes):])
+            self._entrypoints[name] = {
+                # the original function: the runtime validates in C++ and must not validate twice
+                "name": name, "function": func, "method": method.upper(), "status_code": status,
+                "monitor": opts["monitor"], "disable_http_logs": opts["disable_http_logs"],
+                "summary": opts["summary"], "description": description,
+                "is_async": inspect.iscoroutinefunction(func), "params": params, "returns": returns,
+            }
+            wrapper = _wrapper.validating_wrapper(func, params, label, self._classes)
+            self._wrappers[name] = wrapper
+        return wrapper
 
     # ---- periodic jobs ----
 
@@ -155,7 +165,7 @@ class Service:
             # the exact type, so True makes a bool parameter, not an int one; None says nothing: any
             annotation = typing.Any if value is None else builtins.type(value)
         try:
-            desc = _signature.describe(annotation)
+            desc = _signature.describe_json(annotation)
         except _signature.UnsupportedType as exc:
             hint = "parameters hold JSON values (str, int, float, bool, None, list, dict)"
             raise TypeError(f"{label}: {exc}; {hint}") from None
@@ -209,11 +219,13 @@ class Service:
     # ---- read by the runtime ----
 
     def _export(self):
-        """Plain data for the C++ registry: entrypoints and jobs in registration order."""
+        """Plain data for the C++ registry: entrypoints and jobs in registration order, and the classes that the
+        type descriptions' `ref`s index (docs/dev/type-descriptions.md)."""
         with self._lock:
             return {
                 "entrypoints": [dict(e, params=[dict(p) for p in e["params"]]) for e in self._entrypoints.values()],
                 "jobs": [dict(j) for j in self._jobs.values()],
+                "classes": list(self._classes),
             }
 
 

@@ -1,4 +1,5 @@
 """HTTPException: raised by an entrypoint to answer with a chosen status and `{"detail": detail}`.
+ValidationError: raised by a direct call of an entrypoint whose arguments do not fit its annotations.
 Thread-safety: plain exception objects; nothing shared."""
 
 import http
@@ -27,3 +28,24 @@ class HTTPException(Exception):
 
     def __repr__(self):
         return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
+
+
+class ValidationError(ValueError):
+    """Arguments of a direct entrypoint call that do not fit its annotations (the HTTP path answers 422).
+    `errors()` lists each problem as {"loc": (argument, *path inside it), "msg": text}."""
+
+    def __init__(self, label: str, errors):
+        self._errors = [{"loc": tuple(loc), "msg": msg} for loc, msg in errors]
+        self.label = label
+        lines = [f"{_loc_text(e['loc'])}: {e['msg']}" for e in self._errors]
+        count = len(lines)
+        super().__init__(f"{label}: {count} validation error{'s' if count != 1 else ''}\n  " + "\n  ".join(lines))
+
+    def errors(self):
+        return [dict(e) for e in self._errors]
+
+
+def _loc_text(loc):
+    if not loc:
+        return "(arguments)"
+    return str(loc[0]) + "".join(f"[{k!r}]" for k in loc[1:])

@@ -5,11 +5,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
 #include <string>
 
 #include "mvi/api/json_body.hpp"
 #include "mvi/core/request_id.hpp"
 #include "mvi/logs/log.hpp"
+#include "mvi/openapi/openapi.hpp"
 
 namespace mvi::api {
 
@@ -31,6 +35,12 @@ enum Route : Router::Id {
   kBareParameterPost,
   kNotificationsGet,
   kNotificationsDelete,
+  kOpenApi,
+  kLogs,
+  kNotificationsStream,
+  kDocs,
+  kDocsAsset,
+  kRoot,
   kEntrypointBase = 1000,  // + Registry index
 };
 
@@ -46,6 +56,35 @@ void add_builtin_routes(Router& r) {
   r.add("POST", "/~parameters/{name}", kBareParameterPost);
   r.add("GET", "/notifications", kNotificationsGet);
   r.add("DELETE", "/notifications", kNotificationsDelete);
+  r.add("GET", "/openapi.json", kOpenApi);
+  r.add("GET", "/logs", kLogs);
+  r.add("GET", "/notifications/stream", kNotificationsStream);
+  r.add("GET", "/docs", kDocs);
+  r.add("GET", "/static/swagger-ui/{file}", kDocsAsset);
+  r.add("GET", "/", kRoot);
+}
+
+// "2024-05-01T12:00:00.5+02:00" (as normalize_datetime leaves it) → Unix seconds.
+double parse_iso_seconds(const std::string& s) {
+  std::tm tm{};
+  int offset_sign = 0, oh = 0, om = 0;
+  double frac = 0;
+  std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+              &tm.tm_sec);
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  std::size_t pos = 19;
+  if (pos < s.size() && s[pos] == '.') {
+    std::size_t end = s.find_first_not_of("0123456789", pos + 1);
+    frac = std::stod("0" + s.substr(pos, end - pos));
+    pos = end;
+  }
+  if (pos != std::string::npos && pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    offset_sign = s[pos] == '+' ? 1 : -1;
+    std::sscanf(s.c_str() + pos + 1, "%d:%d", &oh, &om);
+  }
+  // Naive times are taken as UTC, like the log's own timestamps.
+  return static_cast<double>(timegm(&tm)) + frac - offset_sign * (oh * 3600 + om * 60);
 }
 
 Response unavailable(std::string_view detail) {
@@ -59,6 +98,7 @@ Response unavailable(std::string_view detail) {
 struct App::Service {
   explicit Service(std::string root_path) : router(std::move(root_path)) {}
   Router router;
+  std::string openapi;  // the document, rendered once
   const registry::Registry* registry = nullptr;
   exec::Invoker* invoker = nullptr;
 };
@@ -67,9 +107,23 @@ struct App::Context {
   http::Request request;
   http::Responder respond;
   bool access_log = true;
+  std::string entrypoint;  // set for entrypoint calls, for the access log
 };
 
-App::App(AppDeps deps) : deps_(deps), builtin_router_(deps.config.root_path) { add_builtin_routes(builtin_router_); }
+App::App(AppDeps deps) : deps_(deps), builtin_router_(deps.config.root_path) {
+  add_builtin_routes(builtin_router_);
+  // One listener fans each notification out to the open /notifications/stream clients.
+  deps_.notifications.add_listener([this](const state::Notification& n) {
+    std::string event = "event: notification\nid: " + std::to_string(n.id) + "\ndata: " +
+                        n.to_json(deps_.config.name, deps_.config.version)
+                            .dump(-1, ' ', false, json::error_handler_t::replace) +
+                        "\n\n";
+    std::lock_guard lock(streams_mutex_);
+    sse_clients_.erase(std::remove_if(sse_clients_.begin(), sse_clients_.end(),
+                                      [&](const std::shared_ptr<http::StreamSink>& s) { return !s->write(event); }),
+                       sse_clients_.end());
+  });
+}
 
 App::~App() = default;
 
@@ -80,6 +134,9 @@ void App::attach_service(const registry::Registry& registry, exec::Invoker& invo
     service->router.add(ep.method, "/" + ep.name, kEntrypointBase + static_cast<Router::Id>(ep.index));
   service->registry = &registry;
   service->invoker = &invoker;
+  service->openapi = openapi::build_document(registry, deps_.parameters.list(),
+                                             {deps_.config.name, deps_.config.version, deps_.config.root_path})
+                         .dump(-1, ' ', false, json::error_handler_t::replace);
   service_owner_ = std::move(service);
   service_.store(service_owner_.get(), std::memory_order_release);
 }
@@ -101,10 +158,15 @@ void App::finish(const std::shared_ptr<Context>& ctx, Response response) {
   counters_.total.fetch_add(1, std::memory_order_relaxed);
   if (response.status >= 500) counters_.server_errors.fetch_add(1, std::memory_order_relaxed);
   else if (response.status >= 400) counters_.client_errors.fetch_add(1, std::memory_order_relaxed);
-  if (ctx->access_log) {
+  if (ctx->access_log && logs::enabled(logs::Level::info)) {
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - req.received).count();
-    logs::access().info("{} {} {} {:.2f}ms request_id={}", req.method, req.path, response.status, ms,
-                        req.request_id);
+    logs::Record r;
+    r.level = logs::Level::info;
+    r.logger = "mvi.access";
+    r.message = fmt::format("{} {} {} {:.2f}ms", req.method, req.path, response.status, ms);
+    r.entrypoint = ctx->entrypoint;
+    r.request_id = req.request_id;
+    logs::emit(std::move(r));
   }
   ctx->respond(std::move(response));
 }
@@ -156,6 +218,24 @@ void App::route(const std::shared_ptr<Context>& ctx) {
     case kNotificationsDelete:
       deps_.notifications.clear();
       return finish(ctx, Response::json(200, {{"detail", "Notifications cleared"}}));
+    case kLogs:
+      return handle_logs(ctx);
+    case kNotificationsStream:
+      return handle_notification_stream(ctx);
+    case kOpenApi: {
+      if (!service) return finish(ctx, unavailable("Service is starting"));
+      Response r;
+      r.body = service->openapi;
+      return finish(ctx, std::move(r));
+    }
+    case kDocs:
+    case kDocsAsset:
+      return handle_docs(ctx, match.id == kDocs ? std::string() : match.capture);
+    case kRoot: {
+      Response r = Response::error(307, "See the API docs at " + deps_.config.root_path + "/docs");
+      r.set_header("Location", deps_.config.root_path + "/docs");
+      return finish(ctx, std::move(r));
+    }
     default:
       break;
   }
@@ -169,6 +249,7 @@ void App::route(const std::shared_ptr<Context>& ctx) {
 void App::handle_entrypoint(const std::shared_ptr<Context>& ctx, const registry::Entrypoint& ep,
                             exec::Invoker& invoker) {
   ctx->access_log = !ep.disable_http_logs;
+  ctx->entrypoint = ep.name;
   const auto& req = ctx->request;
   auto state = deps_.lifecycle.state();
   if (state != core::LifeState::running && state != core::LifeState::stopping)
@@ -218,6 +299,9 @@ void App::handle_entrypoint(const std::shared_ptr<Context>& ctx, const registry:
         resp = Response::json(r.status, json{{"detail", r.value}});
         if (r.status == 204 || r.status == 304) resp.body.clear();
         for (auto& [k, v] : r.headers) resp.set_header(k, v);
+        break;
+      case exec::Outcome::invalid:
+        resp = Response::json(422, json{{"detail", r.value}});
         break;
       case exec::Outcome::exception:
         resp = Response::json(500, json{{"detail", "Internal Server Error"}, {"request_id", ctx->request.request_id}});
@@ -297,6 +381,98 @@ void App::handle_notifications(const std::shared_ptr<Context>& ctx) {
   }
   if (!errors.empty()) return finish(ctx, Response::json(422, schema::errors_body(errors)));
   finish(ctx, Response::json(200, deps_.notifications.list(query)));
+}
+
+void App::handle_docs(const std::shared_ptr<Context>& ctx, const std::string& file) {
+  if (deps_.swagger_ui.empty())
+    return finish(ctx, Response::error(503, "The API docs assets (npm swagger-ui-dist) are not installed: run "
+                                            "scripts/setup.sh, or set MVI_SWAGGER_UI_DIR. /openapi.json works."));
+  Response r;
+  if (file.empty()) {
+    r.content_type = "text/html; charset=utf-8";
+    r.body = docs_page(deps_.config.name);
+    return finish(ctx, std::move(r));
+  }
+  auto it = deps_.swagger_ui.find(file);
+  if (it == deps_.swagger_ui.end()) return finish(ctx, Response::error(404, "Not Found"));
+  r.content_type = it->second.content_type;
+  r.body = it->second.body;
+  r.set_header("Cache-Control", "public, max-age=86400");
+  finish(ctx, std::move(r));
+}
+
+void App::handle_logs(const std::shared_ptr<Context>& ctx) {
+  logs::LogQuery query;
+  bool json_lines = false, follow = false;
+  schema::Errors errors;
+  for (auto& [k, v] : http::parse_query(ctx->request.query)) {
+    json value = v;
+    json loc = json::array({"query", k});
+    if (k == "tail") {
+      if (schema::validate(schema::scalar(schema::Kind::int_), value, loc, errors)) {
+        auto n = value.get<std::int64_t>();
+        if (n < 0) errors.push_back({"greater_than_equal", loc, "Input should be greater than or equal to 0", v});
+        else query.tail = static_cast<std::size_t>(n);
+      }
+    } else if (k == "since") {
+      // Unix seconds, or an ISO 8601 time.
+      json as_time = v;
+      schema::Errors scratch;
+      if (schema::validate(schema::scalar(schema::Kind::float_), value, loc, scratch)) {
+        query.since = value.get<double>();
+      } else if (schema::validate(schema::scalar(schema::Kind::datetime), as_time, loc, scratch)) {
+        query.since = parse_iso_seconds(as_time.get<std::string>());
+      } else {
+        errors.push_back({"since_parsing", loc, "Input should be Unix seconds or an ISO 8601 time", v});
+      }
+    } else if (k == "level") {
+      if (auto level = logs::parse_level(v)) query.min_level = *level;
+      else errors.push_back({"enum", loc, "Input should be 'debug', 'info', 'warning', 'error' or 'critical'", v});
+    } else if (k == "format") {
+      if (v == "json") json_lines = true;
+      else if (v != "text") errors.push_back({"enum", loc, "Input should be 'text' or 'json'", v});
+    } else if (k == "follow") {
+      if (schema::validate(schema::scalar(schema::Kind::bool_), value, loc, errors)) follow = value.get<bool>();
+    }
+  }
+  if (!errors.empty()) return finish(ctx, Response::json(422, schema::errors_body(errors)));
+
+  auto render = [json_lines](const logs::Record& r) {
+    return json_lines ? logs::format_json(r, logs::service_name()) : logs::format_text(r, logs::service_name());
+  };
+  Response r;
+  r.content_type = json_lines ? "application/x-ndjson; charset=utf-8" : "text/plain; charset=utf-8";
+  for (const auto& record : logs::ring().query(query)) r.body += render(record);
+  if (follow) {
+    const logs::Level min_level = query.min_level;
+    r.stream = [this, render, min_level](std::shared_ptr<http::StreamSink> sink) {
+      // The App holds the subscription while the client reads; the callback drops it (and with
+      // it the ring's reference) as soon as a write fails.
+      auto handle = std::make_shared<std::shared_ptr<void>>();
+      std::weak_ptr<std::shared_ptr<void>> weak = handle;
+      *handle = logs::ring().subscribe([sink, render, min_level, weak](const logs::Record& rec) {
+        if (rec.level < min_level) return;
+        if (!sink->write(render(rec)))
+          if (auto h = weak.lock()) h->reset();
+      });
+      std::lock_guard lock(streams_mutex_);
+      followers_.erase(std::remove_if(followers_.begin(), followers_.end(), [](const auto& f) { return !*f; }),
+                       followers_.end());
+      followers_.push_back(std::move(handle));
+    };
+  }
+  finish(ctx, std::move(r));
+}
+
+void App::handle_notification_stream(const std::shared_ptr<Context>& ctx) {
+  Response r;
+  r.content_type = "text/event-stream; charset=utf-8";
+  r.body = "retry: 3000\n\n";
+  r.stream = [this](std::shared_ptr<http::StreamSink> sink) {
+    std::lock_guard lock(streams_mutex_);
+    sse_clients_.push_back(std::move(sink));
+  };
+  finish(ctx, std::move(r));
 }
 
 void App::handle_status(const std::shared_ptr<Context>& ctx) {

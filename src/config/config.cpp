@@ -158,6 +158,7 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
                  "Seconds an idle connection is kept [MVI_KEEP_ALIVE_TIMEOUT]")
       ->capture_default_str();
   app.add_flag("--check", c.check, "Load the service, print what it registered, and exit");
+  app.add_flag("--openapi", c.print_openapi, "Load the service, print its OpenAPI document, and exit");
 
   // Environment first, then the real arguments: the last value wins.
   std::vector<std::string> args;

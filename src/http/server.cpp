@@ -5,7 +5,11 @@
 // Server's io_context).
 #include "mvi/http/server.hpp"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <cstdio>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -52,12 +56,31 @@ struct Server::Impl {
   std::atomic<std::size_t> in_flight{0};
   std::atomic<bool> closing{false};
   bool stopped = false;
+  std::mutex streams_mutex;  // open streamed responses, ended when the server stops accepting
+  std::vector<std::weak_ptr<StreamSink>> streams;
 
   void do_accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
 };
 
 namespace {
+
+// Streamed bodies buffer at most this much for a slow client before the stream is ended.
+constexpr std::size_t kStreamBufferLimit = 1024 * 1024;
+
+class Session;
+
+// The producer's handle on a streaming Session; forwards to it while it exists.
+class SessionStream final : public StreamSink {
+ public:
+  explicit SessionStream(std::weak_ptr<Session> session) : session_(std::move(session)) {}
+  bool write(std::string chunk) override;
+  void close() override;
+  bool open() const override;
+
+ private:
+  std::weak_ptr<Session> session_;
+};
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -159,7 +182,126 @@ class Session : public std::enable_shared_from_this<Session> {
     write(std::move(r), false);
   }
 
+ public:
+  // ---- streamed responses: called from any thread ----
+  bool stream_write(std::string chunk) {
+    std::lock_guard lock(stream_mutex_);
+    if (stream_closed_) return false;
+    if (chunk.empty()) return true;
+    if (stream_pending_.size() + chunk.size() > kStreamBufferLimit) {
+      // The client is too far behind: end the stream rather than buffer without bound.
+      stream_closed_ = true;
+      schedule_pump_locked();
+      return false;
+    }
+    char size[24];
+    std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
+    stream_pending_ += size;
+    stream_pending_ += chunk;
+    stream_pending_ += "\r\n";
+    schedule_pump_locked();
+    return true;
+  }
+
+  void stream_close() {
+    std::lock_guard lock(stream_mutex_);
+    if (stream_closed_) return;
+    stream_closed_ = true;
+    schedule_pump_locked();
+  }
+
+  bool stream_open() const {
+    std::lock_guard lock(stream_mutex_);
+    return !stream_closed_;
+  }
+
+ private:
+  void schedule_pump_locked() {
+    if (stream_pumping_) return;
+    stream_pumping_ = true;
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->stream_pump(); });
+  }
+
+  void start_stream(Response response) {
+    auto head = std::make_shared<bhttp::response<bhttp::empty_body>>();
+    head->version(version_);
+    head->result(static_cast<unsigned>(response.status));
+    head->set(bhttp::field::content_type, response.content_type);
+    head->set(bhttp::field::cache_control, "no-cache");
+    head->set("X-Accel-Buffering", "no");  // proxies must not hold the stream back
+    for (auto& h : response.headers) head->insert(h.name, h.value);
+    head->keep_alive(false);
+    head->chunked(true);
+    auto serializer = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*head);
+    stream_.expires_after(seconds(server_.limits.write_timeout_s));
+    bhttp::async_write_header(
+        stream_, *serializer,
+        [self = shared_from_this(), head, serializer, body = std::move(response.body),
+         producer = std::move(response.stream)](beast::error_code ec, std::size_t) mutable {
+          self->server_.in_flight.fetch_sub(1, std::memory_order_relaxed);  // streams do not hold shutdown
+          if (ec) return self->do_close();
+          self->stream_.expires_never();
+          auto sink = std::make_shared<SessionStream>(self);
+          {
+            std::lock_guard lock(self->server_.streams_mutex);
+            auto& list = self->server_.streams;
+            list.erase(std::remove_if(list.begin(), list.end(), [](const auto& w) { return w.expired(); }), list.end());
+            list.push_back(sink);
+          }
+          self->watch_peer();
+          self->stream_write(std::move(body));
+          if (self->server_.closing.load()) self->stream_close();
+          producer(sink);
+        });
+  }
+
+  // A read that completes only when the client goes away (or sends data we will not read).
+  void watch_peer() {
+    stream_.socket().async_read_some(net::buffer(probe_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (!ec) return self->watch_peer();
+      std::lock_guard lock(self->stream_mutex_);
+      self->stream_closed_ = true;
+      self->stream_pending_.clear();
+    });
+  }
+
+  void stream_pump() {
+    bool last = false;
+    {
+      std::lock_guard lock(stream_mutex_);
+      stream_out_.clear();
+      stream_out_.swap(stream_pending_);
+      if (stream_out_.empty()) {
+        if (!stream_closed_ || stream_ended_) {
+          stream_pumping_ = false;
+          return;
+        }
+        stream_ended_ = true;
+        last = true;
+        stream_out_ = "0\r\n\r\n";
+      }
+    }
+    stream_.expires_after(seconds(server_.limits.write_timeout_s));
+    net::async_write(stream_, net::buffer(stream_out_), [self = shared_from_this(), last](beast::error_code ec, std::size_t) {
+      self->stream_.expires_never();
+      if (ec || last) {
+        {
+          std::lock_guard lock(self->stream_mutex_);
+          self->stream_closed_ = true;
+          self->stream_ended_ = true;
+          self->stream_pumping_ = false;
+        }
+        beast::error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        self->stream_.socket().close(ignored);
+        return;
+      }
+      self->stream_pump();
+    });
+  }
+
   void write(Response response, bool counted) {
+    if (response.stream && counted) return start_stream(std::move(response));
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
     res->version(version_);
     res->result(static_cast<unsigned>(response.status));
@@ -204,7 +346,29 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   bool head_ = false;
   bool first_ = true;
+  // Streamed-response state; guarded by stream_mutex_ because producers write from other threads.
+  mutable std::mutex stream_mutex_;
+  std::string stream_pending_;
+  std::string stream_out_;  // being written; touched only on the strand
+  bool stream_closed_ = false;
+  bool stream_ended_ = false;
+  bool stream_pumping_ = false;
+  std::array<char, 256> probe_{};
 };
+
+bool SessionStream::write(std::string chunk) {
+  auto s = session_.lock();
+  return s && s->stream_write(std::move(chunk));
+}
+
+void SessionStream::close() {
+  if (auto s = session_.lock()) s->stream_close();
+}
+
+bool SessionStream::open() const {
+  auto s = session_.lock();
+  return s && s->stream_open();
+}
 
 }  // namespace
 
@@ -264,6 +428,15 @@ void Server::stop_accepting() {
     impl->acceptor.close(ignored);
     impl->accept_backoff.cancel();
   });
+  // Streams (follow, SSE) never end by themselves: end them so clients see a clean close.
+  std::vector<std::shared_ptr<StreamSink>> open;
+  {
+    std::lock_guard lock(impl_->streams_mutex);
+    for (auto& w : impl_->streams)
+      if (auto s = w.lock()) open.push_back(std::move(s));
+    impl_->streams.clear();
+  }
+  for (auto& s : open) s->close();
 }
 
 std::size_t Server::in_flight() const { return impl_->in_flight.load(); }

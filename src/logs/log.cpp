@@ -1,89 +1,176 @@
-// Logger set-up: one stdout sink shared by every logger, text or JSON lines.
-// init() must run before other threads log; get() is guarded by spdlog's registry mutex.
+// Log plumbing: spdlog front ends feed a sink that builds Records; emit() filters, truncates,
+// keeps the ring and queues the formatted line for a writer thread that owns stdout. The writer
+// and the globals live for the whole process (they are never destroyed, so late logging during
+// static destruction stays safe).
 #include "mvi/logs/log.hpp"
 
-#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
 #include <mutex>
+#include <thread>
 
-#include <nlohmann/json.hpp>
-#include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 namespace mvi::logs {
 namespace {
 
-std::shared_ptr<spdlog::sinks::sink> g_sink;
-spdlog::level::level_enum g_level = spdlog::level::info;
-std::mutex g_mutex;
-
-std::string iso_time(spdlog::log_clock::time_point tp) {
-  auto t = spdlog::log_clock::to_time_t(tp);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
-}
-
-// One JSON object per line; invalid UTF-8 in messages is replaced, never thrown.
-class JsonFormatter final : public spdlog::formatter {
- public:
-  explicit JsonFormatter(std::string service) : service_(std::move(service)) {}
-
-  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    nlohmann::json j;
-    j["time"] = iso_time(msg.time);
-    auto level = spdlog::level::to_string_view(msg.level);
-    j["level"] = std::string(level.data(), level.size());
-    j["logger"] = std::string(msg.logger_name.data(), msg.logger_name.size());
-    j["message"] = std::string(msg.payload.data(), msg.payload.size());
-    j["service"] = service_;
-    auto line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    dest.append(line.data(), line.data() + line.size());
-    dest.push_back('\n');
-  }
-
-  std::unique_ptr<spdlog::formatter> clone() const override {
-    return std::make_unique<JsonFormatter>(service_);
-  }
-
- private:
-  std::string service_;
+struct State {
+  LogOptions options;
+  Level level = Level::info;
+  bool off = false;  // --log-level off (tests): nothing is logged
+  bool json = false;
+  LogRing ring{10000};
+  std::mutex mutex;  // guards the queue
+  std::condition_variable wake;
+  std::condition_variable drained;
+  std::deque<std::string> queue;
+  bool writing = false;
+  std::atomic<std::uint64_t> dropped{0};
+  std::shared_ptr<spdlog::sinks::sink> sink;
 };
 
-spdlog::level::level_enum parse_level(const std::string& level) {
-  if (level == "warning") return spdlog::level::warn;
-  return spdlog::level::from_str(level);
+State& state() {
+  static State* s = new State();  // intentionally leaked: outlives every thread that may log
+  return *s;
 }
+
+thread_local const CallContext* t_call = nullptr;
+
+void writer_loop() {
+  State& s = state();
+  std::unique_lock lock(s.mutex);
+  while (true) {
+    s.wake.wait(lock, [&] { return !s.queue.empty(); });
+    std::deque<std::string> batch;
+    batch.swap(s.queue);
+    s.writing = true;
+    lock.unlock();
+    std::FILE* out = s.options.to_stderr ? stderr : stdout;
+    for (const auto& line : batch) std::fwrite(line.data(), 1, line.size(), out);
+    std::fflush(out);
+    lock.lock();
+    s.writing = false;
+    if (s.queue.empty()) s.drained.notify_all();
+  }
+}
+
+Level from_spdlog(spdlog::level::level_enum l) {
+  switch (l) {
+    case spdlog::level::trace: return Level::trace;
+    case spdlog::level::debug: return Level::debug;
+    case spdlog::level::info: return Level::info;
+    case spdlog::level::warn: return Level::warning;
+    case spdlog::level::err: return Level::error;
+    default: return Level::critical;
+  }
+}
+
+spdlog::level::level_enum to_spdlog(Level l) {
+  switch (l) {
+    case Level::trace: return spdlog::level::trace;
+    case Level::debug: return spdlog::level::debug;
+    case Level::info: return spdlog::level::info;
+    case Level::warning: return spdlog::level::warn;
+    case Level::error: return spdlog::level::err;
+    default: return spdlog::level::critical;
+  }
+}
+
+// Turns spdlog messages into Records; the calling thread's call context is attached.
+class RecordSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    Record r;
+    r.time = msg.time;
+    r.level = from_spdlog(msg.level);
+    r.logger.assign(msg.logger_name.data(), msg.logger_name.size());
+    r.message.assign(msg.payload.data(), msg.payload.size());
+    emit(std::move(r));
+  }
+  void flush_() override {}
+};
 
 }  // namespace
 
 void init(const LogOptions& options) {
-  std::lock_guard lock(g_mutex);
-  g_sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-  if (options.format == "json") {
-    g_sink->set_formatter(std::make_unique<JsonFormatter>(options.service_name));
-  } else {
-    g_sink->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-        "%Y-%m-%dT%H:%M:%S.%eZ %-8l %n: %v", spdlog::pattern_time_type::utc));
-  }
-  g_level = parse_level(options.level);
+  State& s = state();
+  s.options = options;
+  s.off = options.level == "off";
+  s.level = parse_level(options.level).value_or(s.off ? Level::critical : Level::info);
+  s.json = options.format == "json";
+  static std::once_flag started;
+  std::call_once(started, [] {
+    std::thread(writer_loop).detach();
+    state().sink = std::make_shared<RecordSink>();
+  });
   spdlog::drop_all();
 }
 
-std::shared_ptr<spdlog::logger> get(const std::string& name) {
-  std::lock_guard lock(g_mutex);
-  if (auto existing = spdlog::get(name)) return existing;
-  if (!g_sink) {
-    g_sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+Level threshold() noexcept { return state().level; }
+bool enabled(Level level) noexcept { return !state().off && level >= state().level; }
+LogRing& ring() { return state().ring; }
+const std::string& service_name() { return state().options.service_name; }
+
+std::string format(const Record& record) {
+  const State& s = state();
+  return s.json ? format_json(record, s.options.service_name) : format_text(record, s.options.service_name);
+}
+
+void emit(Record record) {
+  State& s = state();
+  if (!enabled(record.level)) return;
+  if (record.request_id.empty() && t_call) {
+    record.entrypoint = t_call->entrypoint;
+    record.request_id = t_call->request_id;
   }
-  auto logger = std::make_shared<spdlog::logger>(name, g_sink);
-  logger->set_level(g_level);
-  // Containers read stdout through a pipe: flush each line so nothing sits in a buffer.
-  logger->flush_on(spdlog::level::trace);
+  const std::size_t max = s.options.max_message_bytes;
+  if (max && record.message.size() > max) {
+    std::size_t cut = max;
+    while (cut > 0 && (static_cast<unsigned char>(record.message[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 chars
+    std::size_t dropped = record.message.size() - cut;
+    record.message.resize(cut);
+    record.message += "… [truncated " + std::to_string(dropped) + " bytes]";
+  }
+  std::string line = format(record);
+  s.ring.push(std::move(record));
+  {
+    std::lock_guard lock(s.mutex);
+    if (s.queue.size() >= s.options.queue_capacity) {
+      s.dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    s.queue.push_back(std::move(line));
+  }
+  s.wake.notify_one();
+}
+
+void flush(std::chrono::milliseconds timeout) {
+  State& s = state();
+  std::unique_lock lock(s.mutex);
+  s.drained.wait_for(lock, timeout, [&] { return s.queue.empty() && !s.writing; });
+}
+
+std::uint64_t dropped_lines() noexcept { return state().dropped.load(std::memory_order_relaxed); }
+
+ScopedCallContext::ScopedCallContext(std::string entrypoint, std::string request_id)
+    : previous_(t_call), context_{std::move(entrypoint), std::move(request_id)} {
+  t_call = &context_;
+}
+
+ScopedCallContext::~ScopedCallContext() { t_call = previous_; }
+
+const CallContext* current_call() noexcept { return t_call; }
+
+std::shared_ptr<spdlog::logger> get(const std::string& name) {
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  if (auto existing = spdlog::get(name)) return existing;
+  State& s = state();
+  if (!s.sink) s.sink = std::make_shared<RecordSink>();
+  auto logger = std::make_shared<spdlog::logger>(name, s.sink);
+  logger->set_level(to_spdlog(s.level));
   spdlog::register_logger(logger);
   return logger;
 }
@@ -91,12 +178,6 @@ std::shared_ptr<spdlog::logger> get(const std::string& name) {
 spdlog::logger& runtime() {
   static thread_local std::shared_ptr<spdlog::logger> cached;
   if (!cached) cached = get("mvi.runtime");
-  return *cached;
-}
-
-spdlog::logger& access() {
-  static thread_local std::shared_ptr<spdlog::logger> cached;
-  if (!cached) cached = get("mvi.access");
   return *cached;
 }
 

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <string>
 
+#include "mvi/schema/formats.hpp"
+
 namespace py = pybind11;
 using json = nlohmann::json;
 
@@ -58,7 +60,7 @@ std::string key_string(py::handle k) {
   throw py::type_error("keys must be str, int, float, bool or None, not " + type_name(k));
 }
 
-json convert(py::handle v, int depth) {
+json convert(py::handle v, py::handle fallback, int depth) {
   if (depth > kMaxDepth) throw py::value_error("value is nested too deeply (or is circular) to encode as JSON");
   PyObject* p = v.ptr();
   if (p == Py_None) return nullptr;
@@ -74,7 +76,7 @@ json convert(py::handle v, int depth) {
     json out = json::object();
     PyObject *k, *val;
     Py_ssize_t pos = 0;
-    while (PyDict_Next(p, &pos, &k, &val)) out[key_string(k)] = convert(val, depth + 1);
+    while (PyDict_Next(p, &pos, &k, &val)) out[key_string(k)] = convert(val, fallback, depth + 1);
     return out;
   }
   if (PyList_Check(p) || PyTuple_Check(p)) {
@@ -83,13 +85,22 @@ json convert(py::handle v, int depth) {
     PyObject** items = PySequence_Fast_ITEMS(seq.ptr());
     json out = json::array();
     out.get_ref<json::array_t&>().reserve(static_cast<std::size_t>(n));
-    for (Py_ssize_t i = 0; i < n; ++i) out.push_back(convert(items[i], depth + 1));
+    for (Py_ssize_t i = 0; i < n; ++i) out.push_back(convert(items[i], fallback, depth + 1));
     return out;
   }
   if (PyAnySet_Check(p)) {
     json out = json::array();
-    for (py::handle item : v) out.push_back(convert(item, depth + 1));
+    for (py::handle item : v) out.push_back(convert(item, fallback, depth + 1));
     return out;
+  }
+  if (PyBytes_Check(p) || PyByteArray_Check(p)) {
+    const char* data = PyBytes_Check(p) ? PyBytes_AS_STRING(p) : PyByteArray_AS_STRING(p);
+    Py_ssize_t n = PyBytes_Check(p) ? PyBytes_GET_SIZE(p) : PyByteArray_GET_SIZE(p);
+    return schema::encode_base64(reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(n));
+  }
+  if (fallback) {
+    py::object plain = py::reinterpret_borrow<py::object>(fallback)(v);
+    if (Py_TYPE(plain.ptr()) != Py_TYPE(p)) return convert(plain, fallback, depth + 1);
   }
   throw py::type_error("Object of type " + type_name(v) + " is not JSON serializable");
 }
@@ -136,6 +147,6 @@ py::object json_to_py(const json& j) {
   return py::none();
 }
 
-json py_to_json(py::handle value) { return convert(value, 0); }
+json py_to_json(py::handle value, py::handle fallback) { return convert(value, fallback, 0); }
 
 }  // namespace mvi::python

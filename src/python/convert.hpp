@@ -11,8 +11,10 @@ namespace mvi::python {
 pybind11::object json_to_py(const nlohmann::json& value);
 
 // Like json.dumps's data model: None, bool, int, float, str, list/tuple/set, dict (str, int,
-// float, bool or None keys). NaN and ±Infinity become null; ints beyond 64 bits become floats.
-// Anything else raises TypeError "Object of type X is not JSON serializable".
-nlohmann::json py_to_json(pybind11::handle value);
+// float, bool or None keys), plus bytes as base64. NaN and ±Infinity become null; ints beyond 64
+// bits become floats. Any other object is passed to `fallback` (mvi._encode.to_jsonable: numpy,
+// pandas, datetimes, Enums, dataclasses, models…) and its result converted in turn; without a
+// fallback, or if it raises, TypeError "Object of type X is not JSON serializable".
+nlohmann::json py_to_json(pybind11::handle value, pybind11::handle fallback = pybind11::handle());
 
 }  // namespace mvi::python

@@ -45,6 +45,16 @@ std::string format_traceback(const FunctionTable& table, py::error_already_set& 
   return e.what();
 }
 
+std::string exception_summary(py::error_already_set& e) {
+  try {
+    std::string type = py::str(e.type().attr("__name__"));
+    std::string message = py::str(e.value());
+    return message.empty() ? type : type + ": " + message;
+  } catch (const std::exception&) {
+    return "exception";  // a broken __str__: the traceback in the log still says what happened
+  }
+}
+
 struct PythonHost::Impl {
   HostOptions options;
   FunctionTable table;
@@ -97,6 +107,8 @@ PythonHost::PythonHost(HostOptions options, NativeContext context) : impl_(std::
   py::module_ sys = py::module_::import("sys");
   py::list path = sys.attr("path");
   path.insert(0, impl_->options.package_dir);
+  // Python logging, warnings and print() join the runtime's log before any user code runs.
+  py::module_::import("mvi._logging").attr("install")();
   // An activated virtualenv is honoured on purpose: its packages become importable.
   if (const char* venv = std::getenv("VIRTUAL_ENV")) {
     py::module_ site = py::module_::import("site");
@@ -124,6 +136,7 @@ registry::Registry PythonHost::load_service() {
     t.http_exception = py::module_::import("mvi.exceptions").attr("HTTPException");
     t.run_coroutine = py::module_::import("asyncio").attr("run");
     t.is_coroutine = py::module_::import("inspect").attr("iscoroutine");
+    t.to_jsonable = py::module_::import("mvi._encode").attr("to_jsonable");
     py::dict exported = py::module_::import("mvi._loader").attr("load_service")(impl_->options.service_path);
 
     // Keep the function objects here; everything else is plain data for the Registry.
@@ -144,7 +157,15 @@ registry::Registry PythonHost::load_service() {
               json pj = json::object();
               for (auto pkv : py::reinterpret_borrow<py::dict>(p)) {
                 std::string pkey = py::str(pkv.first);
-                if (pkey == "default") continue;  // Python applies its own default; it need not be JSON
+                if (pkey == "default") {
+                  // Python applies its own default; the JSON form only documents it, when it has one.
+                  try {
+                    pj[pkey] = py_to_json(pkv.second);
+                  } catch (const std::exception&) {
+                    PyErr_Clear();
+                  }
+                  continue;
+                }
                 pj[pkey] = py_to_json(pkv.second);
               }
               params.push_back(std::move(pj));
@@ -158,6 +179,8 @@ registry::Registry PythonHost::load_service() {
         plain[section].push_back(std::move(item));
       }
     }
+    if (exported.contains("classes"))
+      for (py::handle cls : exported["classes"]) t.classes.push_back(py::reinterpret_borrow<py::object>(cls));
     return registry::parse_registry(plain);
   } catch (py::error_already_set& e) {
     throw core::Error::load_failed(format_traceback(t, e));
@@ -168,8 +191,9 @@ registry::Registry PythonHost::load_service() {
   }
 }
 
-std::unique_ptr<exec::Invoker> PythonHost::start_executors(int threads, std::size_t queue_limit) {
-  auto invoker = std::make_unique<InProcessInvoker>(impl_->table, threads, queue_limit);
+std::unique_ptr<exec::Invoker> PythonHost::start_executors(const registry::Registry& registry, int threads,
+                                                       std::size_t queue_limit) {
+  auto invoker = std::make_unique<InProcessInvoker>(impl_->table, registry, threads, queue_limit);
   impl_->main_state = PyEval_SaveThread();
   return invoker;
 }

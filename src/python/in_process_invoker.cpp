@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "build.hpp"
 #include "convert.hpp"
 #include "mvi/logs/log.hpp"
 #include "native.hpp"
@@ -23,8 +24,39 @@ std::string header_safe(std::string s) {
 
 }  // namespace
 
-InProcessInvoker::InProcessInvoker(const FunctionTable& table, int threads, std::size_t queue_limit)
-    : table_(table), queue_limit_(queue_limit), thread_count_(static_cast<std::size_t>(std::max(threads, 1))) {
+nlohmann::json InProcessInvoker::build_errors(const std::string& param, py::error_already_set& e) {
+  nlohmann::json detail = nlohmann::json::array();
+  py::object exc = e.value();
+  try {
+    if (py::hasattr(exc, "errors")) {  // pydantic's ValidationError (v1 and v2)
+      for (py::handle err : exc.attr("errors")()) {
+        py::dict d = py::reinterpret_borrow<py::dict>(err);
+        nlohmann::json loc = nlohmann::json::array({"body", param});
+        if (d.contains("loc"))
+          for (py::handle part : d["loc"]) loc.push_back(py_to_json(part, table_.to_jsonable));
+        detail.push_back({{"type", d.contains("type") ? py::str(d["type"]).cast<std::string>() : "value_error"},
+                          {"loc", loc},
+                          {"msg", d.contains("msg") ? py::str(d["msg"]).cast<std::string>() : "Invalid value"},
+                          {"input", nullptr}});
+      }
+      if (!detail.empty()) return detail;
+    }
+  } catch (const std::exception&) {
+    detail = nlohmann::json::array();  // an unexpected errors() shape: fall back to the message
+  }
+  std::string msg;
+  try {
+    msg = py::str(exc).cast<std::string>();
+  } catch (const std::exception&) {
+    msg = "Invalid value";
+  }
+  detail.push_back({{"type", "value_error"}, {"loc", {"body", param}}, {"msg", msg}, {"input", nullptr}});
+  return detail;
+}
+
+InProcessInvoker::InProcessInvoker(FunctionTable& table, const registry::Registry& registry, int threads,
+                                   std::size_t queue_limit)
+    : table_(table), registry_(registry), queue_limit_(queue_limit), thread_count_(static_cast<std::size_t>(std::max(threads, 1))) {
   for (std::size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this] { run_worker(); });
 }
 
@@ -102,13 +134,26 @@ void InProcessInvoker::run_worker() {
 
 exec::CallResult InProcessInvoker::run_call(exec::Call& call) {
   exec::CallResult r;
-  CallScope scope(call.entrypoint_name, call.request_id);
+  logs::ScopedCallContext scope(call.entrypoint_name, call.request_id);
+  py::dict kwargs;
+  const auto& ep = registry_.entrypoints.at(call.entrypoint);
+  for (const auto& p : ep.params) {
+    auto it = call.args.find(p.name);
+    if (it == call.args.end()) continue;
+    try {
+      kwargs[py::str(p.name)] = build_value(p.type, *it, table_);
+    } catch (py::error_already_set& e) {
+      // A constructor refused the value (a pydantic validator, an Enum, numpy): the client's fault.
+      r.outcome = exec::Outcome::invalid;
+      r.status = 422;
+      r.value = build_errors(p.name, e);
+      return r;
+    }
+  }
   try {
-    py::dict kwargs;
-    for (auto it = call.args.begin(); it != call.args.end(); ++it) kwargs[py::str(it.key())] = json_to_py(it.value());
     py::object result = table_.functions.at(call.entrypoint)(**kwargs);
     if (table_.is_coroutine(result).cast<bool>()) result = table_.run_coroutine(result);
-    r.value = py_to_json(result);
+    r.value = py_to_json(result, table_.to_jsonable);
     return r;
   } catch (py::error_already_set& e) {
     if (e.matches(table_.http_exception)) {
@@ -116,7 +161,7 @@ exec::CallResult InProcessInvoker::run_call(exec::Call& call) {
       r.outcome = exec::Outcome::http_error;
       try {
         r.status = exc.attr("status_code").cast<int>();
-        r.value = py_to_json(exc.attr("detail"));
+        r.value = py_to_json(exc.attr("detail"), table_.to_jsonable);
         py::object headers = exc.attr("headers");
         if (PyDict_Check(headers.ptr()))
           for (auto kv : py::reinterpret_borrow<py::dict>(headers))
@@ -133,18 +178,20 @@ exec::CallResult InProcessInvoker::run_call(exec::Call& call) {
     }
     r.outcome = exec::Outcome::exception;
     r.status = 500;
-    r.error = e.what();
-    logs::get("mvi.entrypoint")
-        ->error("entrypoint '{}' raised an exception (request_id={})\n{}", call.entrypoint_name, call.request_id,
-                format_traceback(table_, e));
+    r.error = exception_summary(e);
+    logs::Record rec;
+    rec.level = logs::Level::error;
+    rec.logger = "mvi.entrypoint";
+    rec.message = "entrypoint '" + call.entrypoint_name + "' raised " + r.error;
+    rec.traceback = format_traceback(table_, e);
+    logs::emit(std::move(rec));  // the call context adds the entrypoint and request id
     return r;
   } catch (const std::exception& e) {
     // Conversion of arguments or of the return value (e.g. a type JSON cannot carry).
     r.outcome = exec::Outcome::exception;
     r.status = 500;
     r.error = e.what();
-    logs::get("mvi.entrypoint")
-        ->error("entrypoint '{}' failed (request_id={}): {}", call.entrypoint_name, call.request_id, e.what());
+    logs::get("mvi.entrypoint")->error("entrypoint '{}' failed: {}", call.entrypoint_name, e.what());
     return r;
   }
 }

@@ -13,12 +13,14 @@
 
 #include "function_table.hpp"
 #include "mvi/exec/invoker.hpp"
+#include "mvi/registry/registry.hpp"
 
 namespace mvi::python {
 
 class InProcessInvoker final : public exec::Invoker {
  public:
-  InProcessInvoker(const FunctionTable& table, int threads, std::size_t queue_limit);
+  // `table` is mutated only under the GIL (lazy imports); `registry` is immutable.
+  InProcessInvoker(FunctionTable& table, const registry::Registry& registry, int threads, std::size_t queue_limit);
   ~InProcessInvoker() override;
 
   bool submit(exec::Call call, exec::Completion done) override;
@@ -35,8 +37,11 @@ class InProcessInvoker final : public exec::Invoker {
 
   void run_worker();
   exec::CallResult run_call(exec::Call& call);  // GIL held
+  // 422 detail entries for an exception raised while building argument `param`.  GIL held.
+  nlohmann::json build_errors(const std::string& param, pybind11::error_already_set& e);
 
-  const FunctionTable& table_;
+  FunctionTable& table_;
+  const registry::Registry& registry_;
   const std::size_t queue_limit_;
   const std::size_t thread_count_;
   mutable std::mutex mutex_;

@@ -5,6 +5,7 @@
 
 #include "convert.hpp"
 #include "mvi/core/error.hpp"
+#include "mvi/logs/log.hpp"
 #include "native.hpp"
 
 namespace py = pybind11;
@@ -13,7 +14,6 @@ namespace mvi::python {
 namespace {
 
 NativeContext g_context;
-thread_local CurrentCall t_call;
 
 state::ParameterStore& parameters() {
   if (!g_context.parameters) throw std::logic_error("_mvi_native used before the runtime set its context");
@@ -27,12 +27,6 @@ std::string first_error(const schema::Errors& errors) {
 }  // namespace
 
 void set_native_context(NativeContext context) { g_context = context; }
-
-CallScope::CallScope(const std::string& entrypoint, const std::string& request_id) : previous_(t_call) {
-  t_call = {&entrypoint, &request_id};
-}
-
-CallScope::~CallScope() { t_call = previous_; }
 
 }  // namespace mvi::python
 
@@ -73,6 +67,20 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
 
   m.def("get_parameters", []() -> py::object { return json_to_py(parameters().values()); });
 
+  // Python logging records and print() lines (python/mvi/_logging.py) join the runtime's log.
+  m.def("log_enabled", [](int levelno) { return logs::enabled(logs::from_python_level(levelno)); });
+  m.def("log", [](int levelno, std::string logger, std::string message, py::object traceback) {
+    logs::Record r;
+    r.level = logs::from_python_level(levelno);
+    if (!logs::enabled(r.level)) return;
+    r.logger = std::move(logger);
+    r.message = std::move(message);
+    if (!traceback.is_none()) r.traceback = py::str(traceback);
+    py::gil_scoped_release release;  // formatting and queueing need no Python
+    logs::emit(std::move(r));
+  });
+  m.def("log_level", []() { return std::string(logs::level_name(logs::threshold())); });
+
   m.def("notify", [](const std::string& msg, int severity, bool dashboard, py::object emails, double timer) {
     if (!g_context.notifications) return;
     state::NotificationInput in;
@@ -82,8 +90,10 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
     in.timer = timer;
     if (!emails.is_none())
       for (py::handle e : emails) in.emails.push_back(py::str(e));
-    if (t_call.entrypoint) in.entrypoint = *t_call.entrypoint;
-    if (t_call.request_id) in.request_id = *t_call.request_id;
+    if (const auto* call = logs::current_call()) {
+      in.entrypoint = call->entrypoint;
+      in.request_id = call->request_id;
+    }
     // Release the GIL while recording: listeners (log, delivery queues) never need it.
     py::gil_scoped_release release;
     g_context.notifications->record(std::move(in));

@@ -1,6 +1,7 @@
 // Registry parsing and argument validation. Pure functions over immutable data; thread-safe.
 #include "mvi/registry/registry.hpp"
 
+#include <optional>
 #include <set>
 
 #include "mvi/core/error.hpp"
@@ -55,6 +56,7 @@ Registry parse_registry(const json& j) {
           std::string where = "entrypoint '" + ep.name + "', parameter '" + param.name + "'";
           param.type = p.contains("type") ? schema::parse_type_desc(p["type"], where) : schema::TypeDesc{};
           param.required = bool_or(p, "required", true);
+          if (p.contains("default")) param.default_value = p["default"];
           ep.params.push_back(std::move(param));
         }
       }
@@ -102,12 +104,20 @@ bool validate_arguments(const Entrypoint& ep, json& args, std::string_view sourc
     errors.push_back({"dict_type", json::array({source_loc}), "Input should be a valid dictionary", args});
     return false;
   }
+  // A missing-field error shows the object as sent; coercion below changes `args` in place, so keep
+  // a copy, made only when something is missing.
+  std::optional<json> as_sent;
+  for (const auto& p : ep.params)
+    if (p.required && !args.contains(p.name)) {
+      as_sent = args;
+      break;
+    }
   bool ok = true;
   for (const auto& p : ep.params) {
     auto it = args.find(p.name);
     if (it == args.end()) {
       if (p.required) {
-        errors.push_back({"missing", json::array({source_loc, p.name}), "Field required", args});
+        errors.push_back({"missing", json::array({source_loc, p.name}), "Field required", *as_sent});
         ok = false;
       }
       continue;

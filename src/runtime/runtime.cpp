@@ -1,6 +1,6 @@
 // Wires the modules together and owns their order of construction and destruction:
-// stores → Python host → App → Server; shutdown stops the Server, then the executors, then
-// finalises Python (every Responder and py::object is gone before what it points into).
+// stores → Python host → notification sinks → App → Server; shutdown stops the Server, then the executors,
+// then notification delivery, then finalises Python (every Responder and py::object is gone before what it points into).
 #include "mvi/runtime/runtime.hpp"
 
 #include <condition_variable>
@@ -19,6 +19,8 @@
 #include "mvi/core/lifecycle.hpp"
 #include "mvi/http/server.hpp"
 #include "mvi/logs/log.hpp"
+#include "mvi/notify/dispatcher.hpp"
+#include "mvi/openapi/openapi.hpp"
 #include "mvi/python/host.hpp"
 #include "mvi/runtime/signals.hpp"
 #include "mvi/state/notification_store.hpp"
@@ -39,6 +41,7 @@ struct ShutdownControl {
 };
 
 [[noreturn]] void exit_now(int code) {
+  logs::flush();
   std::fflush(stdout);
   std::fflush(stderr);
   std::_Exit(code);
@@ -59,16 +62,38 @@ void install_state_listeners(state::ParameterStore& parameters, state::Notificat
     static const spdlog::level::level_enum kLevels[] = {spdlog::level::info, spdlog::level::warn,
                                                         spdlog::level::critical};
     auto level = kLevels[n.input.severity >= 0 && n.input.severity <= 2 ? n.input.severity : 0];
-    logs::get("mvi.notify")->log(level, "notification [{}] {} (counter={}{}{})",
-                                 state::NotificationStore::severity_name(n.input.severity), n.input.msg, n.counter,
-                                 n.input.entrypoint.empty() ? "" : ", entrypoint=" + n.input.entrypoint,
-                                 n.input.request_id.empty() ? "" : ", request_id=" + n.input.request_id);
+    // Recorded on the notifying thread, so the log's call context supplies entrypoint and request id.
+    logs::get("mvi.notify")->log(level, "notification [{}] {} (counter={})",
+                                 state::NotificationStore::severity_name(n.input.severity), n.input.msg, n.counter);
   });
   parameters.add_listener([&notifications](const std::string& name, const json& value, std::uint64_t generation) {
     std::string shown = value.dump(-1, ' ', false, json::error_handler_t::replace);
     logs::runtime().info("parameter '{}' changed to {} (generation {})", name, shown, generation);
     notifications.record({"Parameter " + name + " changed to " + shown, 0, true, {}, 0, {}, {}});
   });
+}
+
+// Notification sinks besides the log (SPEC §6, docs/notifications.md). The store's listener owns the
+// dispatcher, so a late notify() never finds it gone; run() stops it before Python is finalised.
+std::shared_ptr<notify::Dispatcher> start_notify_sinks(const notify::NotifyConfigResult& parsed,
+                                                       const config::Config& cfg,
+                                                       state::NotificationStore& notifications) {
+  auto log = logs::get("mvi.notify");
+  for (const auto& w : parsed.warnings) log->warn("{}", w);
+  if (!parsed.config.any_sink()) return nullptr;
+  std::shared_ptr<notify::Dispatcher> dispatcher;
+  try {
+    dispatcher = std::make_shared<notify::Dispatcher>(parsed.config);
+  } catch (const std::exception& e) {
+    std::cerr << "mvi-runtime: " << e.what() << "\n";
+    exit_now(core::kExitUsage);
+  }
+  for (const auto& line : notify::describe_sinks(parsed.config)) log->info("notification sink: {}", line);
+  dispatcher->start();
+  notifications.add_listener([dispatcher, name = cfg.name, version = cfg.version](const state::Notification& n) {
+    dispatcher->enqueue(n, name, version);
+  });
+  return dispatcher;
 }
 
 std::string describe_parameters(const state::ParameterStore& parameters) {
@@ -91,7 +116,10 @@ int run(int argc, const char* const* argv) {
     return *parsed.exit_code;
   }
   const config::Config cfg = parsed.config;
-  logs::init({cfg.log_level, cfg.log_format, cfg.name});
+  logs::LogOptions log_options{cfg.log_level, cfg.log_format, cfg.name};
+  // --check and --openapi print their result on stdout; the log (and user print()s) go to stderr.
+  log_options.to_stderr = cfg.check || cfg.print_openapi;
+  logs::init(log_options);
 
   auto control = std::make_shared<ShutdownControl>();
   SignalWatcher watcher([control](int signo, int count) {
@@ -116,6 +144,11 @@ int run(int argc, const char* const* argv) {
   state::ParameterStore parameters;
   state::NotificationStore notifications(cfg.name, cfg.version);
   install_state_listeners(parameters, notifications);
+  const auto notify_config = notify::parse_notify_config(config::process_env());
+  if (!notify_config.errors.empty()) {
+    for (const auto& e : notify_config.errors) std::cerr << "mvi-runtime: " << e << "\n";
+    return core::kExitUsage;
+  }
   core::Lifecycle lifecycle;
   lifecycle.set(core::LifeState::starting);
 
@@ -130,20 +163,32 @@ int run(int argc, const char* const* argv) {
   }
   python::PythonHost& host = *host_storage;
 
-  if (cfg.check) {
+  if (cfg.check || cfg.print_openapi) {
     try {
       auto registry = host.load_service();
-      std::cout << "service: " << cfg.name << " " << cfg.version << "\n"
-                << registry::describe(registry) << describe_parameters(parameters) << std::flush;
+      if (cfg.print_openapi)
+        std::cout << openapi::build_document(registry, parameters.list(), {cfg.name, cfg.version, cfg.root_path})
+                         .dump(2, ' ', false, json::error_handler_t::replace)
+                  << "\n" << std::flush;
+      else
+        std::cout << "service: " << cfg.name << " " << cfg.version << "\n"
+                  << registry::describe(registry) << describe_parameters(parameters) << std::flush;
     } catch (const core::Error& e) {
       std::cerr << "mvi-runtime: cannot load " << cfg.service_path << ":\n" << e.what() << "\n";
       exit_now(e.exit_code());
     }
     host.finalize();
+    logs::flush();
     return core::kExitOk;
   }
+  auto notify_sinks = start_notify_sinks(notify_config, cfg, notifications);
 
-  api::App app({cfg, parameters, notifications, lifecycle});
+  api::StaticFiles swagger_ui;
+  if (auto dir = api::find_swagger_ui_dir(self_executable(argv[0]))) swagger_ui = api::load_swagger_ui(*dir);
+  if (swagger_ui.empty())
+    logs::runtime().warn("Swagger UI assets not found: /docs is unavailable (run scripts/setup.sh or set "
+                         "MVI_SWAGGER_UI_DIR); /openapi.json works");
+  api::App app({cfg, parameters, notifications, lifecycle, std::move(swagger_ui)});
   http::Server server(cfg.limits, [&app](http::Request r, http::Responder d) { app.handle(std::move(r), std::move(d)); });
   std::uint16_t port = 0;
   try {
@@ -167,7 +212,7 @@ int run(int argc, const char* const* argv) {
     // Skip interpreter finalisation: a half-imported module may have started threads.
     exit_now(e.exit_code());
   }
-  auto invoker = host.start_executors(cfg.workers, cfg.limits.queue_limit);
+  auto invoker = host.start_executors(registry, cfg.workers, cfg.limits.queue_limit);
   app.attach_service(registry, *invoker);
   lifecycle.set(core::LifeState::running);
   control->serving.store(true);
@@ -200,8 +245,10 @@ int run(int argc, const char* const* argv) {
   server.stop();
   invoker->stop();
   invoker.reset();
+  if (notify_sinks) notify_sinks->stop();
   host.finalize();
   logs::runtime().info("stopped");
+  logs::flush();
   return core::kExitOk;
 }
 

@@ -8,6 +8,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <optional>
+
+#include "mvi/schema/formats.hpp"
+#include "mvi/schema/ndarray.hpp"
 
 namespace mvi::schema {
 namespace {
@@ -143,14 +147,14 @@ std::string python_repr(const json& v) {
 }
 
 bool validate_literal(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
-  for (const auto& allowed : t.literal_values)
+  for (const auto& allowed : t.values)
     if (allowed == v && allowed.is_boolean() == v.is_boolean() && allowed.is_number_float() == v.is_number_float())
       return true;
   std::string expected;
-  const auto n = t.literal_values.size();
+  const auto n = t.values.size();
   for (std::size_t i = 0; i < n; ++i) {
     if (i) expected += (i + 1 == n) ? " or " : ", ";
-    expected += python_repr(t.literal_values[i]);
+    expected += python_repr(t.values[i]);
   }
   add(errors, "literal_error", loc, "Input should be " + expected, v);
   return false;
@@ -168,26 +172,49 @@ bool exact_shape(Kind k, const json& v) {
     case Kind::list:
     case Kind::tuple: return v.is_array();
     case Kind::dict: return v.is_object();
+    case Kind::bytes:
+    case Kind::datetime:
+    case Kind::date:
+    case Kind::time:
+    case Kind::uuid: return v.is_string();
+    case Kind::object: return v.is_object();
+    case Kind::ndarray: return v.is_array();
+    case Kind::dataframe: return v.is_object() || v.is_array();
     case Kind::union_:
-    case Kind::literal: return false;
+    case Kind::literal:
+    case Kind::enum_: return false;
   }
   return false;
+}
+
+// The builder must know which option validated when that option builds a special value (a
+// datetime from a string, say); plain JSON options need no record.
+void mark_union_choice(const TypeDesc& t, std::size_t index, json& v) {
+  if (!t.items[index].needs_build) return;
+  json wrapped = json::object();
+  wrapped[kUnionChoiceKey] = index;
+  wrapped["value"] = std::move(v);
+  v = std::move(wrapped);
 }
 
 bool validate_union(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
   // Optional[X]: null, or X with X's own errors (no per-option tag), as pydantic reports it.
   if (t.items.size() == 2 && (t.items[0].kind == Kind::none || t.items[1].kind == Kind::none)) {
     if (v.is_null()) return true;
-    const TypeDesc& inner = t.items[0].kind == Kind::none ? t.items[1] : t.items[0];
-    return validate(inner, v, loc, errors);
+    const std::size_t inner = t.items[0].kind == Kind::none ? 1 : 0;
+    if (!validate(t.items[inner], v, loc, errors)) return false;
+    mark_union_choice(t, inner, v);
+    return true;
   }
   for (int pass = 0; pass < 2; ++pass) {
-    for (const auto& option : t.items) {
+    for (std::size_t i = 0; i < t.items.size(); ++i) {
+      const auto& option = t.items[i];
       if (pass == 0 && !exact_shape(option.kind, v)) continue;
       json candidate = v;
       Errors scratch;
       if (validate(option, candidate, loc, scratch)) {
         v = std::move(candidate);
+        mark_union_choice(t, i, v);
         return true;
       }
     }
@@ -197,6 +224,164 @@ bool validate_union(const TypeDesc& t, json& v, const json& loc, Errors& errors)
     validate(option, candidate, at(loc, display_name(option)), errors);
   }
   return false;
+}
+
+
+bool validate_string_format(Kind kind, json& v, const json& loc, Errors& errors) {
+  struct Spec {
+    const char* parse_type;
+    const char* parse_msg;
+    const char* type_type;
+    const char* type_msg;
+  };
+  static const Spec kDatetime{"datetime_parsing", "Input should be a valid datetime, invalid format (ISO 8601 expected)",
+                              "datetime_type", "Input should be a valid datetime"};
+  static const Spec kDate{"date_parsing", "Input should be a valid date in the format YYYY-MM-DD", "date_type",
+                          "Input should be a valid date"};
+  static const Spec kTime{"time_parsing", "Input should be in a valid time format (HH:MM[:SS[.ffffff]])", "time_type",
+                          "Input should be a valid time"};
+  static const Spec kUuid{"uuid_parsing", "Input should be a valid UUID", "uuid_type", "UUID input should be a string"};
+  const Spec& spec = kind == Kind::datetime ? kDatetime : kind == Kind::date ? kDate : kind == Kind::time ? kTime : kUuid;
+  std::optional<std::string> out;
+  if (v.is_string()) {
+    const auto& s = v.get_ref<const std::string&>();
+    out = kind == Kind::datetime ? normalize_datetime(s)
+          : kind == Kind::date   ? normalize_date(s)
+          : kind == Kind::time   ? normalize_time(s)
+                                 : normalize_uuid(s);
+    if (!out) {
+      add(errors, spec.parse_type, loc, spec.parse_msg, v);
+      return false;
+    }
+  } else if (kind == Kind::datetime && v.is_number() && !v.is_boolean()) {
+    out = unix_to_iso(v.get<double>());  // lax mode: Unix seconds
+    if (!out) {
+      add(errors, spec.parse_type, loc, spec.parse_msg, v);
+      return false;
+    }
+  } else {
+    add(errors, spec.type_type, loc, spec.type_msg, v);
+    return false;
+  }
+  v = std::move(*out);
+  return true;
+}
+
+bool validate_bytes(json& v, const json& loc, Errors& errors) {
+  if (!v.is_string()) {
+    add(errors, "bytes_type", loc, "Input should be a valid base64 string", v);
+    return false;
+  }
+  auto decoded = decode_base64(v.get_ref<const std::string&>());
+  if (!decoded) {
+    add(errors, "base64_decode", loc, "Base64 decoding error: invalid character or length", v);
+    return false;
+  }
+  v = json::binary(std::move(*decoded));
+  return true;
+}
+
+bool validate_enum(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
+  for (const auto& allowed : t.values)
+    if (allowed == v && allowed.is_boolean() == v.is_boolean() && allowed.is_number_float() == v.is_number_float())
+      return true;
+  // Lax: "2" for an int-valued member, as query strings carry everything as text.
+  if (v.is_string()) {
+    for (const auto& allowed : t.values) {
+      if (!allowed.is_number_integer()) continue;
+      json candidate = v;
+      Errors scratch;
+      if (validate_int(candidate, loc, scratch) && candidate == allowed) {
+        v = allowed;
+        return true;
+      }
+    }
+  }
+  std::string expected;
+  const auto n = t.values.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i) expected += (i + 1 == n) ? " or " : ", ";
+    expected += python_repr(t.values[i]);
+  }
+  add(errors, "enum", loc, "Input should be " + expected, v);
+  return false;
+}
+
+bool validate_object(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
+  if (!v.is_object()) {
+    if (t.construct == Construct::typeddict) add(errors, "dict_type", loc, "Input should be a valid dictionary", v);
+    else if (t.construct == Construct::dataclass)
+      add(errors, "dataclass_type", loc, "Input should be a dictionary or an instance of " + t.name, v);
+    else add(errors, "model_type", loc, "Input should be a valid dictionary or instance of " + t.name, v);
+    return false;
+  }
+  // Missing-field errors show the object as sent, before coercion rewrites it (copied only then).
+  std::optional<json> as_sent;
+  for (const auto& f : t.fields)
+    if (f.required && !v.contains(f.name)) {
+      as_sent = v;
+      break;
+    }
+  bool ok = true;
+  json out = json::object();
+  for (const auto& f : t.fields) {
+    auto it = v.find(f.name);
+    if (it == v.end()) {
+      if (f.required) {
+        add(errors, "missing", at(loc, f.name), "Field required", *as_sent);
+        ok = false;
+      }
+      continue;
+    }
+    ok &= validate(f.type, *it, at(loc, f.name), errors);
+    if (ok) out[f.name] = std::move(*it);
+  }
+  // Unknown keys are dropped (FastAPI's default), so the constructor never sees them.
+  if (ok) v = std::move(out);
+  return ok;
+}
+
+bool validate_dataframe(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
+  static const char* kMsg = "Input should be a table: {column: [values]}, {column: {index: value}} or [{column: value}]";
+  std::vector<std::string> seen;
+  if (v.is_object()) {
+    std::size_t rows = 0;
+    bool first = true;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (!it->is_array() && !it->is_object()) {
+        add(errors, "dataframe_type", at(loc, it.key()), kMsg, *it);
+        return false;
+      }
+      if (it->is_array()) {
+        if (!first && it->size() != rows) {
+          add(errors, "dataframe_shape", at(loc, it.key()), "All columns must have the same length", *it);
+          return false;
+        }
+        rows = it->size();
+        first = false;
+      }
+      seen.push_back(it.key());
+    }
+  } else if (v.is_array()) {
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (!v[i].is_object()) {
+        add(errors, "dataframe_type", at(loc, i), kMsg, v[i]);
+        return false;
+      }
+      if (i == 0)
+        for (auto it = v[i].begin(); it != v[i].end(); ++it) seen.push_back(it.key());
+    }
+  } else {
+    add(errors, "dataframe_type", loc, kMsg, v);
+    return false;
+  }
+  for (const auto& c : t.columns) {
+    if (std::find(seen.begin(), seen.end(), c) == seen.end() && !(v.is_array() && v.empty())) {
+      add(errors, "missing", at(loc, c), "Column required", nullptr);
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -268,6 +453,15 @@ bool validate(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
     }
     case Kind::union_: return validate_union(t, v, loc, errors);
     case Kind::literal: return validate_literal(t, v, loc, errors);
+    case Kind::bytes: return validate_bytes(v, loc, errors);
+    case Kind::datetime:
+    case Kind::date:
+    case Kind::time:
+    case Kind::uuid: return validate_string_format(t.kind, v, loc, errors);
+    case Kind::enum_: return validate_enum(t, v, loc, errors);
+    case Kind::object: return validate_object(t, v, loc, errors);
+    case Kind::ndarray: return pack_ndarray(t, v, loc, errors);
+    case Kind::dataframe: return validate_dataframe(t, v, loc, errors);
   }
   return true;
 }

@@ -32,12 +32,15 @@ def test_getattr_unknown_name_is_attribute_error():
     assert not hasattr(service, "hello")
 
 
-def test_entrypoint_with_options_returns_original_function():
+def test_entrypoint_with_options_returns_a_wrapper_and_exports_the_original():
     def calc(x: int) -> int:
         return x * 2
 
-    assert service.entrypoint(method="get", status_code=201, summary="S", monitor=True)(calc) is calc
+    wrapper = service.entrypoint(method="get", status_code=201, summary="S", monitor=True)(calc)
+    assert wrapper is not calc and wrapper.__wrapped__ is calc and wrapper.__name__ == "calc"
+    assert wrapper("4") == 8
     (record,) = service._export()["entrypoints"]
+    assert record["function"] is calc
     assert record["method"] == "GET"
     assert record["status_code"] == 201
     assert record["summary"] == "S"
@@ -60,10 +63,11 @@ def test_export_format():
         pass
 
     export = service._export()
-    assert set(export) == {"entrypoints", "jobs"}
+    assert set(export) == {"entrypoints", "jobs", "classes"}
+    assert export["classes"] == []
     one, two = export["entrypoints"]
     assert one == {
-        "name": "first", "function": first, "method": "POST", "status_code": 200, "monitor": False,
+        "name": "first", "function": first.__wrapped__, "method": "POST", "status_code": 200, "monitor": False,
         "disable_http_logs": False, "summary": None, "description": "Doubles things.\n\n    indented detail",
         "is_async": False,
         "params": [
@@ -168,18 +172,18 @@ def test_positional_only_is_rejected():
 
 
 def test_unsupported_annotation_names_function_and_parameter():
-    import datetime
+    import decimal
 
-    def when(ok: int, at: datetime.datetime):
+    def when(ok: int, at: decimal.Decimal):
         pass
 
     with pytest.raises(TypeError) as info:
         service.entrypoint(when)
-    assert str(info.value) == "entrypoint 'when': parameter 'at' has unsupported type annotation datetime.datetime"
+    assert str(info.value) == "entrypoint 'when': parameter 'at' has unsupported type annotation decimal.Decimal"
 
 
 def test_unsupported_return_annotation():
-    def f() -> set[int]:
+    def f() -> set[complex]:
         pass
 
     with pytest.raises(TypeError, match="entrypoint 'f': return value has unsupported type annotation set"):

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <spdlog/logger.h>
-#include <spdlog/sinks/ostream_sink.h>
 
 #include <atomic>
 #include <cstdio>
@@ -31,26 +30,42 @@ using http::Header;
 using http::Response;
 using namespace std::chrono_literals;
 
-// ---- the access log, captured instead of printed ----
-
-std::ostringstream& access_log() {
-  static std::ostringstream stream;
-  return stream;
-}
+// ---- the access log, read back from the log ring (stderr keeps the test output clean) ----
 
 class CaptureLogs : public ::testing::Environment {
  public:
   void SetUp() override {
-    logs::init({"off", "text", "svc"});  // every other logger stays silent
-    auto access = logs::get("mvi.access");
-    access->sinks().clear();
-    access->sinks().push_back(std::make_shared<spdlog::sinks::ostream_sink_mt>(access_log()));
-    access->set_pattern("%v");
-    access->set_level(spdlog::level::info);
+    logs::LogOptions options{"info", "text", "svc"};
+    options.to_stderr = true;
+    logs::init(options);
   }
 };
 
 [[maybe_unused]] ::testing::Environment* const kCaptureLogs = ::testing::AddGlobalTestEnvironment(new CaptureLogs);
+
+// The access-log lines logged since the last mark, as text.
+struct AccessLog {
+  std::uint64_t mark = 0;
+  std::string str() const {
+    logs::LogQuery q;
+    q.tail = 100000;
+    std::string out;
+    for (const auto& r : logs::ring().query(q))
+      if (r.seq > mark && r.logger == "mvi.access") out += logs::format_text(r, "svc");
+    return out;
+  }
+  void str(const std::string&) {  // clears: only later lines count
+    logs::LogQuery q;
+    q.tail = 1;
+    auto last = logs::ring().query(q);
+    mark = last.empty() ? 0 : last.back().seq;
+  }
+};
+
+AccessLog& access_log() {
+  static AccessLog log;
+  return log;
+}
 
 // ---- a fake Invoker ----
 

@@ -319,7 +319,7 @@ TEST(ParseTypeDesc, ScalarsAndContainers) {
   ASSERT_EQ(d.items.size(), 1u);
   EXPECT_EQ(d.items[0].kind, Kind::any) << "dict without values is dict[str, Any]";
   TypeDesc lit = parse_type_desc(literal_of({"a", 1}), "w");
-  EXPECT_EQ(lit.literal_values, json::array({"a", 1}));
+  EXPECT_EQ(lit.values, json::array({"a", 1}));
 }
 
 TEST(ParseTypeDesc, RoundTripsThroughToJson) {

@@ -7,7 +7,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <vector>
 
+#include "mvi/api/static_files.hpp"
 #include "mvi/config/config.hpp"
 #include "mvi/core/lifecycle.hpp"
 #include "mvi/exec/invoker.hpp"
@@ -24,6 +27,7 @@ struct AppDeps {
   state::ParameterStore& parameters;
   state::NotificationStore& notifications;
   core::Lifecycle& lifecycle;
+  StaticFiles swagger_ui = {};  // empty: /docs answers 503 with how to install the assets
 };
 
 struct RequestCounters {
@@ -55,6 +59,9 @@ class App {
   void handle_parameter_post(const std::shared_ptr<Context>& ctx, const std::string& name, bool bare);
   void handle_notifications(const std::shared_ptr<Context>& ctx);
   void handle_status(const std::shared_ptr<Context>& ctx);
+  void handle_docs(const std::shared_ptr<Context>& ctx, const std::string& file);
+  void handle_logs(const std::shared_ptr<Context>& ctx);
+  void handle_notification_stream(const std::shared_ptr<Context>& ctx);
   void finish(const std::shared_ptr<Context>& ctx, http::Response response);
 
   AppDeps deps_;
@@ -62,6 +69,9 @@ class App {
   std::atomic<const Service*> service_{nullptr};
   std::unique_ptr<Service> service_owner_;
   RequestCounters counters_;
+  std::mutex streams_mutex_;  // guards the two lists of streaming clients
+  std::vector<std::shared_ptr<http::StreamSink>> sse_clients_;
+  std::vector<std::shared_ptr<std::shared_ptr<void>>> followers_;  // log subscriptions of follow=true clients
 };
 
 }  // namespace mvi::api

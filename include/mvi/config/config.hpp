@@ -35,6 +35,7 @@ struct Config {
   double drain_delay_s = 1.0;        // after SIGTERM: keep accepting this long while ready is 503
   double graceful_timeout_s = 30.0;  // then wait this long for in-flight requests
   bool check = false;                // load, print the registry, exit
+  bool print_openapi = false;        // load, print the OpenAPI document, exit
   Limits limits;
 };
 

@@ -23,6 +23,7 @@ struct Call {
 enum class Outcome {
   ok,           // value holds the JSON-encoded return value
   http_error,   // the function raised HTTPException: status, value = detail, headers
+  invalid,      // building an argument failed (e.g. a model's own validator): value = 422 detail list
   exception,    // uncaught exception (already logged with its traceback): answer 500
   unavailable,  // the executor stopped before running the call: answer 503
 };

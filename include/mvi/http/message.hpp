@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,12 +35,26 @@ struct Request {
   std::optional<std::string_view> header(std::string_view name) const;
 };
 
+// The producer's end of a streamed response body (GET /logs?follow=true, Server-Sent Events).
+// write() may be called from any thread and never blocks: it queues the chunk and returns false
+// once the client is gone or too far behind (the producer should then stop). Thread-safe.
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+  virtual bool write(std::string chunk) = 0;
+  virtual void close() = 0;  // ends the body; the connection closes after it
+  virtual bool open() const = 0;
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json; charset=utf-8";
   std::vector<Header> headers;
   std::string body;
   bool close = false;  // close the connection after writing
+  // When set, the body is streamed (chunked): `body` goes out first, then whatever the producer
+  // writes to the sink handed to this function once the headers are on the wire.
+  std::function<void(std::shared_ptr<StreamSink>)> stream;
 
   void set_header(std::string name, std::string value);
 

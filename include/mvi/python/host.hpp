@@ -39,7 +39,9 @@ class PythonHost {
   registry::Registry load_service();
 
   // Starts `threads` executor threads and releases the GIL held by the calling (main) thread.
-  std::unique_ptr<exec::Invoker> start_executors(int threads, std::size_t queue_limit);
+  // `registry` (from load_service) must outlive the executors.
+  std::unique_ptr<exec::Invoker> start_executors(const registry::Registry& registry, int threads,
+                                                 std::size_t queue_limit);
 
   // Re-takes the GIL, drops every Python reference held by C++, and finalises the interpreter.
   void finalize();

@@ -19,6 +19,7 @@ struct Param {
   std::string name;
   schema::TypeDesc type;
   bool required = true;
+  std::optional<nlohmann::json> default_value;  // when the Python default is JSON-encodable (docs only)
 };
 
 struct Entrypoint {

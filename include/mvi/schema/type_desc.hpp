@@ -1,7 +1,9 @@
 // Plain-data description of a Python type, built once at load from the analysis done by
-// python/mvi/_signature.py. Immutable after load, so it is read by I/O threads without locks.
+// python/mvi/_signature.py (contract: docs/dev/type-descriptions.md). Immutable after load, so it
+// is read by I/O threads without locks.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -9,13 +11,39 @@
 
 namespace mvi::schema {
 
-enum class Kind { any, str, int_, float_, bool_, none, list, dict, tuple, union_, literal };
+enum class Kind {
+  any, str, int_, float_, bool_, none, bytes, datetime, date, time, uuid,
+  list, dict, tuple, union_, literal, enum_, object, ndarray, dataframe,
+};
+
+enum class Container { list, tuple, set, frozenset };
+enum class Construct { dataclass, typeddict, pydantic };
+
+struct Field;
 
 struct TypeDesc {
   Kind kind = Kind::any;
   // list: items[0]; dict: items[0] is the value type; tuple: one per position; union: the options.
   std::vector<TypeDesc> items;
-  nlohmann::json literal_values = nlohmann::json::array();  // literal: the allowed values
+  nlohmann::json values = nlohmann::json::array();  // literal and enum: the allowed values
+  Container container = Container::list;            // list: the Python collection to build
+  std::string name;                                 // enum/object: the class name
+  int ref = -1;                                     // enum/object: index into the export's classes
+  Construct construct = Construct::dataclass;       // object
+  std::vector<Field> fields;                        // object
+  std::string description;                          // object
+  std::string dtype;                                // ndarray: numpy dtype name, "" = inferred
+  bool has_shape = false;                           // ndarray
+  std::vector<std::int64_t> shape;                  // ndarray: -1 = any length
+  std::vector<std::string> columns;                 // dataframe: required columns
+  // Whether building the Python value needs more than plain JSON → Python conversion.
+  bool needs_build = false;
+};
+
+struct Field {
+  std::string name;
+  TypeDesc type;
+  bool required = true;
 };
 
 inline TypeDesc scalar(Kind kind) {

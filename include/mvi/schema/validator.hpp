@@ -28,6 +28,10 @@ using Errors = std::vector<ValidationError>;
 // as the path prefix, and returns false (value then left partially coerced; callers discard it).
 bool validate(const TypeDesc& type, nlohmann::json& value, const nlohmann::json& loc, Errors& errors);
 
+// After validation a union value whose chosen option needs building is wrapped as
+// {kUnionChoiceKey: index, "value": v}; the builder unwraps it.
+inline constexpr const char* kUnionChoiceKey = "__mvi_union__";
+
 // {"detail": [ ... ]} for a 422 response.
 nlohmann::json errors_body(const Errors& errors);
 

@@ -1,0 +1,337 @@
+// OpenAPI 3.1 generation: JSON Schema per TypeDesc, one operation per entrypoint, the parameter
+// routes typed per parameter, and the built-in routes. Pure functions; thread-safe.
+#include "mvi/openapi/openapi.hpp"
+
+#include <cctype>
+
+namespace mvi::openapi {
+
+using json = nlohmann::json;
+using schema::Kind;
+using schema::TypeDesc;
+
+namespace {
+
+json ref_to(const std::string& name) { return {{"$ref", "#/components/schemas/" + name}}; }
+
+// Two different classes may share a __name__; the second gets its ref appended.
+std::string component_name(const TypeDesc& t, const json& components) {
+  std::string name = t.name.empty() ? (t.kind == Kind::enum_ ? "Enum" : "Object") : t.name;
+  if (!components.contains(name)) return name;
+  const json& existing = components[name];
+  if (existing.value("x-mvi-ref", -2) == t.ref) return name;
+  return name + "_" + std::to_string(t.ref);
+}
+
+json scalar_type_of(const json& values) {
+  std::string type;
+  for (const auto& v : values) {
+    std::string t = v.is_string() ? "string" : v.is_boolean() ? "boolean" : v.is_number_integer() ? "integer"
+                    : v.is_number() ? "number" : v.is_null() ? "null" : "";
+    if (type.empty()) type = t;
+    else if (type != t) return nullptr;
+  }
+  return type.empty() ? json(nullptr) : json(type);
+}
+
+json ndarray_leaf(const std::string& dtype) {
+  if (dtype.rfind("int", 0) == 0 || dtype.rfind("uint", 0) == 0) return {{"type", "integer"}};
+  if (dtype == "bool") return {{"type", "boolean"}};
+  if (dtype.rfind("float", 0) == 0 || dtype == "double") return {{"type", "number"}};
+  return json::object();
+}
+
+std::string title_case(const std::string& name) {
+  std::string out;
+  bool up = true;
+  for (char c : name) {
+    if (c == '_') {
+      out += ' ';
+      up = true;
+    } else {
+      out += up ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+      up = false;
+    }
+  }
+  return out;
+}
+
+json error_responses() {
+  return {
+      {"422",
+       {{"description", "Validation Error"},
+        {"content", {{"application/json", {{"schema", ref_to("HTTPValidationError")}}}}}}},
+      {"500",
+       {{"description", "Internal Server Error (the traceback is in the service log)"},
+        {"content", {{"application/json", {{"schema", ref_to("ServerError")}}}}}}},
+      {"503",
+       {{"description", "Not ready, shutting down, or too many calls queued (see Retry-After)"},
+        {"content", {{"application/json", {{"schema", ref_to("HTTPError")}}}}}}},
+  };
+}
+
+json json_response(const std::string& description, const json& schema) {
+  return {{"description", description}, {"content", {{"application/json", {{"schema", schema}}}}}};
+}
+
+void add_common_components(json& components) {
+  json loc_item = {{"anyOf", json::array({json{{"type", "string"}}, json{{"type", "integer"}}})}};
+  json properties = json::object();
+  properties["loc"] = {{"title", "Location"}, {"type", "array"}, {"items", loc_item}};
+  properties["msg"] = {{"title", "Message"}, {"type", "string"}};
+  properties["type"] = {{"title", "Error Type"}, {"type", "string"}};
+  properties["input"] = {{"title", "Input"}};
+  components["ValidationError"] = {{"title", "ValidationError"},
+                                   {"type", "object"},
+                                   {"required", json::array({"loc", "msg", "type"})},
+                                   {"properties", properties}};
+  components["HTTPValidationError"] = {
+      {"title", "HTTPValidationError"},
+      {"type", "object"},
+      {"properties", {{"detail", {{"title", "Detail"}, {"type", "array"}, {"items", ref_to("ValidationError")}}}}}};
+  components["HTTPError"] = {{"title", "HTTPError"},
+                             {"type", "object"},
+                             {"properties", {{"detail", {{"title", "Detail"}}}}}};
+  components["ServerError"] = {
+      {"title", "ServerError"},
+      {"type", "object"},
+      {"properties", {{"detail", {{"type", "string"}}}, {"request_id", {{"type", "string"}}}}}};
+  components["Notification"] = {
+      {"title", "Notification"},
+      {"type", "object"},
+      {"properties",
+       {{"id", {{"type", "integer"}}},
+        {"service_name", {{"type", "string"}}},
+        {"service_version", {{"type", "string"}}},
+        {"msg", {{"type", "string"}}},
+        {"severity", {{"type", "integer"}, {"enum", {0, 1, 2}}, {"description", "0 INFO, 1 WARNING, 2 CRITICAL"}}},
+        {"severity_name", {{"type", "string"}}},
+        {"dashboard", {{"type", "boolean"}}},
+        {"emails", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+        {"timer", {{"type", "number"}}},
+        {"timestamp", {{"type", "number"}, {"description", "Unix seconds of the latest occurrence"}}},
+        {"counter", {{"type", "integer"}}},
+        {"entrypoint", {{"type", json::array({"string", "null"})}}},
+        {"request_id", {{"type", json::array({"string", "null"})}}}}}};
+}
+
+json builtin_paths() {
+  json paths;
+  json plain_ok = json_response("OK", {{"type", "object"}});
+  paths["/health/live"]["get"] = {{"tags", {"health"}},
+                                  {"summary", "Liveness: the process answers"},
+                                  {"operationId", "health_live"},
+                                  {"security", json::array()},
+                                  {"responses", {{"200", plain_ok}}}};
+  paths["/health/ready"]["get"] = {
+      {"tags", {"health"}},
+      {"summary", "Readiness: loaded, an executor free or queued, not draining"},
+      {"operationId", "health_ready"},
+      {"security", json::array()},
+      {"responses", {{"200", plain_ok}, {"503", json_response("Not ready", {{"type", "object"}})}}}};
+  paths["/status"]["get"] = {{"tags", {"health"}},
+                             {"summary", "Name, version, life-cycle state, uptime, executors, request counts"},
+                             {"operationId", "status"},
+                             {"responses", {{"200", plain_ok}}}};
+  paths["/notifications"]["get"] = {
+      {"tags", {"notifications"}},
+      {"summary", "Notifications, newest first"},
+      {"operationId", "list_notifications"},
+      {"parameters",
+       {{{"name", "severity"}, {"in", "query"}, {"required", false},
+         {"description", "At least this severity: 0/1/2 or INFO/WARNING/CRITICAL"}, {"schema", {{"type", "string"}}}},
+        {{"name", "since"}, {"in", "query"}, {"required", false},
+         {"description", "Only those after this Unix time"}, {"schema", {{"type", "number"}}}},
+        {{"name", "limit"}, {"in", "query"}, {"required", false}, {"schema", {{"type", "integer"}, {"minimum", 0}}}}}},
+      {"responses",
+       {{"200", json_response("Notifications", {{"type", "array"}, {"items", ref_to("Notification")}})},
+        {"422", error_responses()["422"]}}}};
+  paths["/notifications"]["delete"] = {{"tags", {"notifications"}},
+                                       {"summary", "Clear all notifications"},
+                                       {"operationId", "clear_notifications"},
+                                       {"responses", {{"200", plain_ok}}}};
+  return paths;
+}
+
+}  // namespace
+
+json json_schema(const TypeDesc& t, json& components) {
+  switch (t.kind) {
+    case Kind::any: return json::object();
+    case Kind::str: return {{"type", "string"}};
+    case Kind::int_: return {{"type", "integer"}};
+    case Kind::float_: return {{"type", "number"}};
+    case Kind::bool_: return {{"type", "boolean"}};
+    case Kind::none: return {{"type", "null"}};
+    case Kind::bytes: return {{"type", "string"}, {"contentEncoding", "base64"}};
+    case Kind::datetime: return {{"type", "string"}, {"format", "date-time"}};
+    case Kind::date: return {{"type", "string"}, {"format", "date"}};
+    case Kind::time: return {{"type", "string"}, {"format", "time"}};
+    case Kind::uuid: return {{"type", "string"}, {"format", "uuid"}};
+    case Kind::list: {
+      json s = {{"type", "array"}, {"items", json_schema(t.items[0], components)}};
+      if (t.container == schema::Container::set || t.container == schema::Container::frozenset) s["uniqueItems"] = true;
+      return s;
+    }
+    case Kind::dict:
+      return {{"type", "object"}, {"additionalProperties", json_schema(t.items[0], components)}};
+    case Kind::tuple: {
+      json prefix = json::array();
+      for (const auto& item : t.items) prefix.push_back(json_schema(item, components));
+      return {{"type", "array"}, {"prefixItems", prefix}, {"minItems", t.items.size()}, {"maxItems", t.items.size()}};
+    }
+    case Kind::union_: {
+      json any = json::array();
+      for (const auto& item : t.items) any.push_back(json_schema(item, components));
+      return {{"anyOf", any}};
+    }
+    case Kind::literal: {
+      json s = t.values.size() == 1 ? json{{"const", t.values[0]}} : json{{"enum", t.values}};
+      if (auto type = scalar_type_of(t.values); !type.is_null()) s["type"] = type;
+      return s;
+    }
+    case Kind::enum_: {
+      std::string name = component_name(t, components);
+      json s = {{"title", name}, {"enum", t.values}, {"x-mvi-ref", t.ref}};
+      if (auto type = scalar_type_of(t.values); !type.is_null()) s["type"] = type;
+      components[name] = s;
+      return ref_to(name);
+    }
+    case Kind::object: {
+      std::string name = component_name(t, components);
+      if (!components.contains(name)) {
+        components[name] = {{"x-mvi-ref", t.ref}};  // placeholder: a nested use of the same class refers to it
+        json properties = json::object(), required = json::array();
+        for (const auto& f : t.fields) {
+          properties[f.name] = json_schema(f.type, components);
+          if (f.required) required.push_back(f.name);
+        }
+        json s = {{"title", name}, {"type", "object"}, {"properties", properties}, {"x-mvi-ref", t.ref}};
+        if (!required.empty()) s["required"] = required;
+        if (!t.description.empty()) s["description"] = t.description;
+        components[name] = s;
+      }
+      return ref_to(name);
+    }
+    case Kind::ndarray: {
+      json leaf = ndarray_leaf(t.dtype);
+      std::size_t ndim = t.has_shape ? t.shape.size() : 1;
+      json s = leaf;
+      for (std::size_t d = ndim; d-- > 0;) {
+        json level = {{"type", "array"}, {"items", s}};
+        if (t.has_shape && t.shape[d] >= 0) level["minItems"] = level["maxItems"] = t.shape[d];
+        s = level;
+      }
+      std::string desc = "numpy.ndarray as nested JSON arrays";
+      if (!t.dtype.empty()) desc += ", dtype " + t.dtype;
+      if (t.has_shape) {
+        desc += ", shape (";
+        for (std::size_t i = 0; i < t.shape.size(); ++i)
+          desc += (i ? ", " : "") + (t.shape[i] < 0 ? std::string("None") : std::to_string(t.shape[i]));
+        desc += t.shape.size() == 1 ? ",)" : ")";
+      }
+      s["description"] = desc;
+      return s;
+    }
+    case Kind::dataframe:
+      return {{"description", "pandas.DataFrame: {column: [values]}, {column: {index: value}} or [{column: value}]"},
+              {"anyOf",
+               {{{"type", "object"}, {"additionalProperties", {{"anyOf", {{{"type", "array"}}, {{"type", "object"}}}}}}},
+                {{"type", "array"}, {"items", {{"type", "object"}}}}}}};
+  }
+  return json::object();
+}
+
+json build_document(const registry::Registry& registry, const std::vector<state::Parameter>& parameters,
+                    const ApiInfo& info) {
+  json components = json::object();
+  add_common_components(components);
+  json paths = builtin_paths();
+
+  for (const auto& ep : registry.entrypoints) {
+    json op;
+    op["operationId"] = ep.name;
+    op["summary"] = ep.summary.empty() ? title_case(ep.name) : ep.summary;
+    if (!ep.description.empty()) op["description"] = ep.description;
+    op["tags"] = {"entrypoints"};
+    json properties = json::object(), required = json::array();
+    for (const auto& p : ep.params) {
+      json s = json_schema(p.type, components);
+      if (p.default_value) s["default"] = *p.default_value;
+      properties[p.name] = s;
+      if (p.required) required.push_back(p.name);
+    }
+    if (ep.method == "GET") {
+      json query = json::array();
+      for (const auto& p : ep.params)
+        query.push_back({{"name", p.name}, {"in", "query"}, {"required", p.required}, {"schema", properties[p.name]}});
+      if (!query.empty()) op["parameters"] = query;
+    } else if (!ep.params.empty()) {
+      json body = {{"title", "Body_" + ep.name}, {"type", "object"}, {"properties", properties}};
+      if (!required.empty()) body["required"] = required;
+      op["requestBody"] = {{"required", !required.empty()}, {"content", {{"application/json", {{"schema", body}}}}}};
+    }
+    json responses = error_responses();
+    if (ep.status_code == 204) responses["204"] = {{"description", "Successful Response"}};
+    else responses[std::to_string(ep.status_code)] = json_response("Successful Response", json_schema(ep.returns, components));
+    op["responses"] = responses;
+    std::string method = ep.method;
+    for (auto& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    paths["/" + ep.name][method] = op;
+  }
+
+  json all_properties = json::object();
+  for (const auto& p : parameters) {
+    json s = json_schema(p.type, components);
+    if (!p.description.empty()) s["description"] = p.description;
+    all_properties[p.name] = s;
+    json value_body = {{"type", "object"}, {"properties", {{p.name, s}}}, {"required", {p.name}}};
+    std::string path = "/parameters/" + p.name;
+    paths[path]["get"] = {{"tags", {"parameters"}},
+                          {"summary", "Get " + p.name},
+                          {"operationId", "get_parameter_" + p.name},
+                          {"responses", {{"200", json_response("The current value", value_body)}}}};
+    if (p.expose) {
+      json responses = error_responses();
+      responses.erase("500");
+      responses["200"] = json_response("The new value", value_body);
+      responses["404"] = json_response("Unknown parameter", ref_to("HTTPError"));
+      paths[path]["post"] = {
+          {"tags", {"parameters"}},
+          {"summary", "Change " + p.name},
+          {"description", "Body {\"" + p.name + "\": value} (or Daeploy's {\"value\": value}). Validated like an "
+                          "entrypoint argument; the change is atomic and raises an INFO notification."},
+          {"operationId", "set_parameter_" + p.name},
+          {"requestBody", {{"required", true}, {"content", {{"application/json", {{"schema", value_body}}}}}}},
+          {"responses", responses}};
+    }
+  }
+  paths["/parameters"]["get"] = {
+      {"tags", {"parameters"}},
+      {"summary", "All parameters and their values"},
+      {"operationId", "list_parameters"},
+      {"responses", {{"200", json_response("Parameters", {{"type", "object"}, {"properties", all_properties}})}}}};
+
+  // Internal bookkeeping keys are not part of the published schemas.
+  for (auto& [name, s] : components.items()) s.erase("x-mvi-ref");
+
+  json doc = {
+      {"openapi", "3.1.0"},
+      {"info", {{"title", info.title}, {"version", info.version}}},
+      {"paths", paths},
+      {"components", {{"schemas", components}}},
+      {"tags",
+       {{{"name", "entrypoints"}, {"description", "The service's functions"}},
+        {{"name", "parameters"}, {"description", "Values the service reads, changeable while it runs"}},
+        {{"name", "notifications"}, {"description", "What the service reported with notify()"}},
+        {{"name", "health"}, {"description", "Probes and status, answered without Python"}}}},
+  };
+  if (!info.root_path.empty()) doc["servers"] = {{{"url", info.root_path}}};
+  if (info.bearer_auth) {
+    doc["components"]["securitySchemes"] = {{"bearerAuth", {{"type", "http"}, {"scheme", "bearer"}}}};
+    doc["security"] = {{{"bearerAuth", json::array()}}};
+  }
+  return doc;
+}
+
+}  // namespace mvi::openapi
