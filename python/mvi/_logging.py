@@ -26,7 +26,8 @@ class RuntimeHandler(logging.Handler):
                 text = record.exc_text
             if record.stack_info:
                 text = f"{text}\n{record.stack_info}" if text else record.stack_info
-            self._native.log(record.levelno, record.name, record.getMessage(), text)
+            # warnings' formatted text and many messages end in a newline the log line does not need
+            self._native.log(record.levelno, record.name, record.getMessage().rstrip("\n"), text)
         except Exception:  # a broken __str__ in a log argument must not break the caller
             self.handleError(record)
 
@@ -65,9 +66,12 @@ class RuntimeStream(io.TextIOBase):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         pending = getattr(self._local, "pending", "") + text
         *lines, rest = pending.split("\n")
+        if len(rest) > _MAX_PENDING:  # e.g. a progress bar redrawn with \r and no newline: do not grow forever
+            lines.append(rest)
+            rest = ""
+        self._local.pending = rest  # before logging, so a failure can never leave text stuck for later writes
         for line in lines:
             self._native.log(self._levelno, self._name, line.rstrip("\r"), None)
-        self._local.pending = rest
         return len(text)
 
     def flush(self):
@@ -76,6 +80,8 @@ class RuntimeStream(io.TextIOBase):
             self._local.pending = ""
             self._native.log(self._levelno, self._name, pending, None)
 
+
+_MAX_PENDING = 64 * 1024  # characters of an unfinished line held per thread
 
 _PYTHON_LEVELS = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING,
                   "ERROR": logging.ERROR, "CRITICAL": logging.CRITICAL}

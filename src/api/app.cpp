@@ -41,6 +41,8 @@ enum Route : Router::Id {
   kDocs,
   kDocsAsset,
   kRoot,
+  kLoginPage,
+  kLogin,
   kEntrypointBase = 1000,  // + Registry index
 };
 
@@ -62,7 +64,42 @@ void add_builtin_routes(Router& r) {
   r.add("GET", "/docs", kDocs);
   r.add("GET", "/static/swagger-ui/{file}", kDocsAsset);
   r.add("GET", "/", kRoot);
+  r.add("GET", "/login", kLoginPage);
+  r.add("POST", "/login", kLogin);
 }
+
+// Equal-time comparison: the time taken does not depend on where the strings differ.
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() != b.size() ? 1 : 0;
+  const std::size_t n = std::max(a.size(), b.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+std::optional<std::string_view> cookie_value(std::string_view cookies, std::string_view name) {
+  while (!cookies.empty()) {
+    auto semi = cookies.find(';');
+    std::string_view pair = cookies.substr(0, semi);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=')
+      return pair.substr(name.size() + 1);
+    if (semi == std::string_view::npos) break;
+    cookies.remove_prefix(semi + 1);
+  }
+  return std::nullopt;
+}
+
+const char* kLoginHtml = R"(<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Log in</title>
+<style>body{font-family:sans-serif;max-width:28em;margin:4em auto}input{width:100%;padding:.5em;margin:.5em 0}</style>
+</head><body><h1>Log in</h1>
+<form method="post" action="login"><label>Token <input type="password" name="token" autocomplete="current-password" autofocus></label>
+<button type="submit">Log in</button></form></body></html>
+)";
 
 // "2024-05-01T12:00:00.5+02:00" (as normalize_datetime leaves it) → Unix seconds.
 double parse_iso_seconds(const std::string& s) {
@@ -135,7 +172,8 @@ void App::attach_service(const registry::Registry& registry, exec::Invoker& invo
   service->registry = &registry;
   service->invoker = &invoker;
   service->openapi = openapi::build_document(registry, deps_.parameters.list(),
-                                             {deps_.config.name, deps_.config.version, deps_.config.root_path})
+                                             {deps_.config.name, deps_.config.version, deps_.config.root_path,
+                                              !deps_.config.security.token.empty()})
                          .dump(-1, ' ', false, json::error_handler_t::replace);
   service_owner_ = std::move(service);
   service_.store(service_owner_.get(), std::memory_order_release);
@@ -155,6 +193,17 @@ void App::finish(const std::shared_ptr<Context>& ctx, Response response) {
   const auto& req = ctx->request;
   response.set_header("X-Request-ID", req.request_id);
   response.set_header("X-Content-Type-Options", "nosniff");
+  if (deps_.config.security.cors) {
+    if (auto origin = req.header("Origin")) {
+      response.set_header("Vary", "Origin");
+      const auto& allowed = deps_.config.security.cors_origins;
+      if (std::find(allowed.begin(), allowed.end(), *origin) != allowed.end()) {
+        response.set_header("Access-Control-Allow-Origin", std::string(*origin));
+        response.set_header("Access-Control-Allow-Credentials", "true");
+        response.set_header("Access-Control-Expose-Headers", "X-Request-ID, X-Parameters-Generation");
+      }
+    }
+  }
   counters_.total.fetch_add(1, std::memory_order_relaxed);
   if (response.status >= 500) counters_.server_errors.fetch_add(1, std::memory_order_relaxed);
   else if (response.status >= 400) counters_.client_errors.fetch_add(1, std::memory_order_relaxed);
@@ -171,24 +220,89 @@ void App::finish(const std::shared_ptr<Context>& ctx, Response response) {
   ctx->respond(std::move(response));
 }
 
+bool App::authorized(const http::Request& req) const {
+  const std::string& token = deps_.config.security.token;
+  if (token.empty()) return true;
+  if (auto auth = req.header("Authorization")) {
+    std::string_view value = *auth;
+    if (value.size() > 7 && http::iequals(value.substr(0, 7), "Bearer ") && constant_time_equal(value.substr(7), token))
+      return true;
+  }
+  if (auto cookies = req.header("Cookie"))
+    if (auto value = cookie_value(*cookies, "mvi_token"); value && constant_time_equal(*value, token)) return true;
+  return false;
+}
+
+http::Response App::unauthorized(const http::Request& req, Router::Id route) const {
+  // A browser opening the docs page is sent to the login form; everything else gets 401.
+  auto accept = req.header("Accept");
+  if (route == kDocs && accept && accept->find("text/html") != std::string_view::npos) {
+    Response r = Response::error(303, "Log in first");
+    r.set_header("Location", deps_.config.root_path + "/login");
+    return r;
+  }
+  Response r = Response::error(401, "Not authenticated");  // the same body for a missing and a wrong token
+  r.set_header("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+std::optional<http::Response> App::early_answer(const http::Request& req, const Router::Match& match) const {
+  const auto& sec = deps_.config.security;
+  if (sec.cors && req.method == "OPTIONS" && req.header("Origin") && req.header("Access-Control-Request-Method")) {
+    Response r;
+    r.status = 204;
+    r.set_header("Vary", "Origin");
+    std::string origin(*req.header("Origin"));
+    if (std::find(sec.cors_origins.begin(), sec.cors_origins.end(), origin) != sec.cors_origins.end()) {
+      r.set_header("Access-Control-Allow-Origin", origin);
+      r.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE");
+      auto asked = req.header("Access-Control-Request-Headers");
+      r.set_header("Access-Control-Allow-Headers", asked ? std::string(*asked) : "Authorization, Content-Type");
+      r.set_header("Access-Control-Allow-Credentials", "true");
+      r.set_header("Access-Control-Max-Age", "600");
+    }
+    return r;
+  }
+  const bool exempt = match.outcome == Router::Outcome::found &&
+                      (match.id == kHealthLive || match.id == kHealthReady || match.id == kLoginPage || match.id == kLogin);
+  if (!exempt && !authorized(req)) return unauthorized(req, match.id);
+  if (match.outcome == Router::Outcome::bad_path) return Response::error(400, "Invalid request path");
+  if (match.outcome == Router::Outcome::method_not_allowed) {
+    Response r = Response::error(405, "Method Not Allowed");
+    r.set_header("Allow", match.allow);
+    return r;
+  }
+  if (match.outcome == Router::Outcome::not_found) {
+    if (!service_.load(std::memory_order_acquire) && deps_.lifecycle.state() == core::LifeState::starting)
+      return unavailable("Service is starting");
+    return Response::error(404, "Not Found");
+  }
+  return std::nullopt;
+}
+
+bool App::precheck(const http::Request& head, http::Responder respond) {
+  const Service* service = service_.load(std::memory_order_acquire);
+  const Router& router = service ? service->router : builtin_router_;
+  auto match = router.match(head.method, head.path);
+  auto answer = early_answer(head, match);
+  if (!answer) return false;
+  auto ctx = std::make_shared<Context>();
+  ctx->request = head;
+  auto incoming = head.header("X-Request-ID");
+  ctx->request.request_id =
+      incoming && core::is_valid_request_id(*incoming) ? std::string(*incoming) : core::new_request_id();
+  ctx->respond = std::move(respond);
+  finish(ctx, std::move(*answer));
+  return true;
+}
+
 void App::route(const std::shared_ptr<Context>& ctx) {
   const auto& req = ctx->request;
   const Service* service = service_.load(std::memory_order_acquire);
   const Router& router = service ? service->router : builtin_router_;
   auto match = router.match(req.method, req.path);
+  if (auto answer = early_answer(req, match)) return finish(ctx, std::move(*answer));
 
-  if (match.outcome == Router::Outcome::bad_path)
-    return finish(ctx, Response::error(400, "Invalid request path"));
-  if (match.outcome == Router::Outcome::not_found) {
-    if (!service && deps_.lifecycle.state() == core::LifeState::starting)
-      return finish(ctx, unavailable("Service is starting"));
-    return finish(ctx, Response::error(404, "Not Found"));
-  }
-  if (match.outcome == Router::Outcome::method_not_allowed) {
-    Response r = Response::error(405, "Method Not Allowed");
-    r.set_header("Allow", match.allow);
-    return finish(ctx, std::move(r));
-  }
 
   switch (match.id) {
     case kHealthLive:
@@ -231,6 +345,14 @@ void App::route(const std::shared_ptr<Context>& ctx) {
     case kDocs:
     case kDocsAsset:
       return handle_docs(ctx, match.id == kDocs ? std::string() : match.capture);
+    case kLoginPage: {
+      Response r;
+      r.content_type = "text/html; charset=utf-8";
+      r.body = kLoginHtml;
+      return finish(ctx, std::move(r));
+    }
+    case kLogin:
+      return handle_login(ctx);
     case kRoot: {
       Response r = Response::error(307, "See the API docs at " + deps_.config.root_path + "/docs");
       r.set_header("Location", deps_.config.root_path + "/docs");
@@ -472,6 +594,34 @@ void App::handle_notification_stream(const std::shared_ptr<Context>& ctx) {
     std::lock_guard lock(streams_mutex_);
     sse_clients_.push_back(std::move(sink));
   };
+  finish(ctx, std::move(r));
+}
+
+void App::handle_login(const std::shared_ptr<Context>& ctx) {
+  const auto& req = ctx->request;
+  const std::string& token = deps_.config.security.token;
+  // A JSON body {"token": ...} (scripts) or the login form's urlencoded token=... (browsers).
+  std::string given;
+  bool form = false;
+  auto type = req.header("Content-Type");
+  if (type && type->find("application/x-www-form-urlencoded") != std::string_view::npos) {
+    form = true;
+    for (auto& [k, v] : http::parse_query(req.body))
+      if (k == "token") given = v;
+  } else {
+    auto parsed = parse_json_body(req.body, deps_.config.limits.max_json_depth);
+    if (parsed.value && parsed.value->is_object() && parsed.value->contains("token") && (*parsed.value)["token"].is_string())
+      given = (*parsed.value)["token"].get<std::string>();
+  }
+  if (token.empty() || given.empty() || !constant_time_equal(given, token)) {
+    Response r = Response::error(401, "Not authenticated");
+    r.set_header("WWW-Authenticate", "Bearer");
+    return finish(ctx, std::move(r));
+  }
+  Response r = form ? Response::error(303, "Logged in") : Response::json(200, {{"detail", "Logged in"}});
+  if (form) r.set_header("Location", deps_.config.root_path + "/docs");
+  const std::string path = deps_.config.root_path.empty() ? "/" : deps_.config.root_path;
+  r.set_header("Set-Cookie", "mvi_token=" + token + "; Path=" + path + "; HttpOnly; SameSite=Strict");
   finish(ctx, std::move(r));
 }
 

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <vector>
 
 #include "mvi/version.hpp"
@@ -42,6 +44,15 @@ const std::vector<EnvOption>& env_options() {
       {"--body-timeout", {"MVI_BODY_TIMEOUT"}},
       {"--write-timeout", {"MVI_WRITE_TIMEOUT"}},
       {"--keep-alive-timeout", {"MVI_KEEP_ALIVE_TIMEOUT"}},
+      {"--request-timeout", {"MVI_REQUEST_TIMEOUT"}},
+      {"--max-header-count", {"MVI_MAX_HEADER_COUNT"}},
+      {"--max-request-line", {"MVI_MAX_REQUEST_LINE"}},
+      {"--max-requests-per-connection", {"MVI_MAX_REQUESTS_PER_CONNECTION"}},
+      {"--max-connections", {"MVI_MAX_CONNECTIONS"}},
+      {"--token", {"MVI_AUTH_TOKEN", "daeploy.auth"}},
+      {"--token-file", {"MVI_AUTH_TOKEN_FILE"}},
+      {"--cors", {"MVI_ENABLE_CORS", "DAEPLOY_ENABLE_CORS"}},
+      {"--allow-origin", {"MVI_ALLOW_ORIGIN", "DAEPLOY_ALLOW_ORIGIN"}},
   };
   return table;
 }
@@ -157,6 +168,27 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
   app.add_option("--keep-alive-timeout", c.limits.keep_alive_timeout_s,
                  "Seconds an idle connection is kept [MVI_KEEP_ALIVE_TIMEOUT]")
       ->capture_default_str();
+  std::size_t max_request_line = c.limits.max_request_line;
+  app.add_option("--request-timeout", c.limits.request_timeout_s, "Seconds before a call is answered 504 [MVI_REQUEST_TIMEOUT]")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 86400.0));
+  app.add_option("--max-header-count", c.limits.max_header_count, "Most header fields [MVI_MAX_HEADER_COUNT]")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  app.add_option("--max-request-line", max_request_line, "Longest request line [MVI_MAX_REQUEST_LINE]")
+      ->capture_default_str()
+      ->transform(SizeValidator());
+  app.add_option("--max-requests-per-connection", c.limits.max_requests_per_connection,
+                 "Requests before a keep-alive connection is closed, 0 = no limit [MVI_MAX_REQUESTS_PER_CONNECTION]")
+      ->capture_default_str();
+  app.add_option("--max-connections", c.limits.max_connections,
+                 "Open connections, 0 = below the descriptor limit [MVI_MAX_CONNECTIONS]")
+      ->capture_default_str();
+  std::string token_file, cors_flag, allow_origin;
+  app.add_option("--token", c.security.token, "Require 'Authorization: Bearer TOKEN' [MVI_AUTH_TOKEN]");
+  app.add_option("--token-file", token_file, "Read the token from a file [MVI_AUTH_TOKEN_FILE]");
+  app.add_option("--cors", cors_flag, "Enable CORS: true|false [MVI_ENABLE_CORS]");
+  app.add_option("--allow-origin", allow_origin, "Exact origins allowed by CORS, ';'-separated [MVI_ALLOW_ORIGIN]");
   app.add_flag("--check", c.check, "Load the service, print what it registered, and exit");
   app.add_flag("--openapi", c.print_openapi, "Load the service, print its OpenAPI document, and exit");
 
@@ -201,6 +233,36 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
   }
   c.limits.max_body_size = max_body;
   c.limits.max_header_size = max_header;
+  c.limits.max_request_line = max_request_line;
+  auto fail = [&](const std::string& message) {
+    result.exit_code = 2;
+    result.output = "mvi-runtime: " + message + "\n";
+    return result;
+  };
+  if (!token_file.empty()) {
+    std::ifstream in(token_file);
+    if (!in) return fail("cannot read the token file " + token_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    c.security.token = text.str();
+  }
+  // Surrounding whitespace (a trailing newline in a mounted secret) is never part of a token.
+  auto trim = [](std::string s) {
+    auto b = s.find_first_not_of(" \t\r\n");
+    auto e = s.find_last_not_of(" \t\r\n");
+    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+  };
+  c.security.token = trim(c.security.token);
+  if (!cors_flag.empty()) {
+    std::string v;
+    for (char ch : cors_flag) v += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (v == "1" || v == "true" || v == "yes" || v == "on") c.security.cors = true;
+    else if (v == "0" || v == "false" || v == "no" || v == "off") c.security.cors = false;
+    else return fail("--cors / MVI_ENABLE_CORS must be true or false, not '" + cors_flag + "'");
+  }
+  std::stringstream origins(allow_origin);
+  for (std::string o; std::getline(origins, o, ';');)
+    if (auto t = trim(o); !t.empty()) c.security.cors_origins.push_back(t);
   for (auto& ch : c.log_level) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   for (auto& ch : c.log_format) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   c.root_path = normalise_root_path(c.root_path);

@@ -9,6 +9,8 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <limits>
+#include <sys/resource.h>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -19,12 +21,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include "mvi/core/error.hpp"
+#include "mvi/http/request_checks.hpp"
 #include "mvi/core/request_id.hpp"
 #include "mvi/logs/log.hpp"
 
@@ -53,7 +57,10 @@ struct Server::Impl {
   tcp::acceptor acceptor{net::make_strand(ioc)};
   net::steady_timer accept_backoff{acceptor.get_executor()};
   std::vector<std::thread> threads;
+  Precheck precheck;
   std::atomic<std::size_t> in_flight{0};
+  std::atomic<std::size_t> connections{0};
+  std::size_t max_connections = 0;
   std::atomic<bool> closing{false};
   bool stopped = false;
   std::mutex streams_mutex;  // open streamed responses, ended when the server stops accepting
@@ -87,7 +94,10 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket&& socket, Server::Impl& server) : stream_(std::move(socket)), server_(server) {
     // Large bodies are read 512 bytes at a time unless the buffer has room (DESIGN.md).
     buffer_.reserve(64 * 1024);
+    server_.connections.fetch_add(1, std::memory_order_relaxed);
   }
+
+  ~Session() { server_.connections.fetch_sub(1, std::memory_order_relaxed); }
 
   void run() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
@@ -98,18 +108,77 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.limits.max_header_size));
     parser_->body_limit(server_.limits.max_body_size);
-    stream_.expires_after(seconds(first_ ? server_.limits.header_timeout_s : server_.limits.keep_alive_timeout_s));
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
+    if (!first_ && buffer_.size() == 0) {
+      // An idle keep-alive connection gets the keep-alive timeout for its next first byte; from
+      // then on the header deadline applies, so a slow header cannot hide behind keep-alive.
+      stream_.expires_after(seconds(server_.limits.keep_alive_timeout_s));
+      stream_.async_read_some(buffer_.prepare(64 * 1024), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        if (ec) return self->on_read_error(ec);
+        self->buffer_.commit(n);
+        self->read_header();
+      });
+      return;
+    }
+    read_header();
   }
 
-  void on_header(beast::error_code ec, std::size_t) {
-    if (ec) return on_read_error(ec);
+  // The header block is read whole (up to the blank line) before Beast parses it, so the raw bytes
+  // can be checked for what Beast would accept or normalise (obs-fold, bare LF, long lines).
+  void read_header() {
+    stream_.expires_after(seconds(server_.limits.header_timeout_s));  // one deadline for the whole header
+    scan_header(0);
+  }
+
+  void scan_header(std::size_t searched) {
+    std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    auto end = data.find("\r\n\r\n", searched > 3 ? searched - 3 : 0);
+    if (end != std::string_view::npos) return on_header_block(end + 4);
+    if (data.size() > server_.limits.max_header_size)
+      return reject(oversized_header(data, raw_limits(), server_.limits.max_header_size));
+    stream_.async_read_some(buffer_.prepare(16 * 1024), [self = shared_from_this(), seen = data.size()](
+                                                             beast::error_code ec, std::size_t n) {
+      if (ec) return self->on_read_error(ec);
+      self->buffer_.commit(n);
+      self->scan_header(seen);
+    });
+  }
+
+  void on_header_block(std::size_t n) {
+    std::string_view block(static_cast<const char*>(buffer_.data().data()), n);
+    if (auto rejection = check_raw_header(block, raw_limits())) return reject(*rejection);
+    beast::error_code parse_ec;
+    parser_->put(net::buffer(block.data(), block.size()), parse_ec);
+    buffer_.consume(n);
+    if (parse_ec || !parser_->is_header_done())
+      return reject({400, "Malformed HTTP request: " + (parse_ec ? parse_ec.message() : std::string("incomplete header"))});
+
     auto& req = parser_->get();
     version_ = req.version();
+    pending_ = Request{};
+    pending_.method = std::string(req.method_string());
+    pending_.target = std::string(req.target());
+    auto q = pending_.target.find('?');
+    pending_.path = pending_.target.substr(0, q);
+    if (q != std::string::npos) pending_.query = pending_.target.substr(q + 1);
+    pending_.version = req.version();
+    pending_.headers.reserve(8);
+    for (const auto& f : req) pending_.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+    if (auto rejection = check_framing(pending_)) return reject(*rejection);
     if (auto cl = parser_->content_length(); cl && *cl > server_.limits.max_body_size)
-      return send_error(413, "Request body too large: the limit is " +
-                                 std::to_string(server_.limits.max_body_size) + " bytes");
+      return reject({413, "Request body too large: the limit is " + std::to_string(server_.limits.max_body_size) + " bytes"});
+    keep_alive_ = req.keep_alive();
+    head_ = pending_.method == "HEAD";
+    ++requests_;
+    responded_ = false;
+
+    // The application may answer from the head alone (401, 404, 405, a CORS preflight); the body,
+    // if any, is then never read and the connection closes after the answer.
+    if (server_.precheck) {
+      server_.in_flight.fetch_add(1, std::memory_order_relaxed);
+      const bool body_pending = !parser_->is_done();
+      if (server_.precheck(pending_, responder(body_pending))) return;
+      server_.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    }
     if (!parser_->is_done() && iequals(sv(req[bhttp::field::expect]), "100-continue")) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       stream_.expires_after(seconds(server_.limits.write_timeout_s));
@@ -122,6 +191,8 @@ class Session : public std::enable_shared_from_this<Session> {
     read_body();
   }
 
+  http::RawLimits raw_limits() const { return {server_.limits.max_request_line, server_.limits.max_header_count}; }
+
   void read_body() {
     if (parser_->is_done()) return on_read({}, 0);
     stream_.expires_after(seconds(server_.limits.body_timeout_s));
@@ -133,46 +204,52 @@ class Session : public std::enable_shared_from_this<Session> {
         ec == net::error::connection_reset || ec == net::error::operation_aborted)
       return do_close();
     if (ec == bhttp::error::header_limit)
-      return send_error(431, "Request header fields too large: the limit is " +
-                                 std::to_string(server_.limits.max_header_size) + " bytes");
+      return reject({431, "Request header fields too large: the limit is " +
+                              std::to_string(server_.limits.max_header_size) + " bytes"});
     if (ec == bhttp::error::body_limit)
-      return send_error(413, "Request body too large: the limit is " +
-                                 std::to_string(server_.limits.max_body_size) + " bytes");
+      return reject({413, "Request body too large: the limit is " + std::to_string(server_.limits.max_body_size) + " bytes"});
     if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category())
-      return send_error(400, "Malformed HTTP request: " + ec.message());
+      return reject({400, "Malformed HTTP request: " + ec.message()});
     do_close();
+  }
+
+  // A responder that answers at most once: the request deadline may have answered 504 already.
+  Responder responder(bool close_after) {
+    auto self = shared_from_this();
+    return [self, close_after](Response response) {
+      net::post(self->stream_.get_executor(), [self, close_after, response = std::move(response)]() mutable {
+        if (self->responded_) return;  // the deadline answered first; the late result is dropped
+        self->responded_ = true;
+        self->deadline_.cancel();
+        if (close_after) response.close = true;
+        self->write(std::move(response), true);
+      });
+    };
   }
 
   void on_read(beast::error_code ec, std::size_t) {
     if (ec) return on_read_error(ec);
-    auto msg = parser_->release();
-    Request r;
-    r.method = std::string(msg.method_string());
-    r.target = std::string(msg.target());
-    auto q = r.target.find('?');
-    r.path = r.target.substr(0, q);
-    if (q != std::string::npos) r.query = r.target.substr(q + 1);
-    r.version = msg.version();
-    r.headers.reserve(8);
-    for (const auto& f : msg) r.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-    r.body = std::move(msg.body());
-    keep_alive_ = msg.keep_alive();
-    head_ = r.method == "HEAD";
-
+    pending_.body = std::move(parser_->get().body());
     server_.in_flight.fetch_add(1, std::memory_order_relaxed);
-    auto self = shared_from_this();
-    Responder respond = [self](Response response) {
-      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-        self->write(std::move(response), true);
-      });
-    };
+    deadline_.expires_after(seconds(server_.limits.request_timeout_s));
+    deadline_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+      if (wait_ec || self->responded_) return;
+      self->responded_ = true;
+      Response r = Response::error(504, "The service did not answer within " +
+                                            std::to_string(static_cast<long>(self->server_.limits.request_timeout_s)) +
+                                            " s");
+      r.set_header("X-Request-ID", core::new_request_id());
+      self->write(std::move(r), true);
+    });
     try {
-      server_.handler(std::move(r), std::move(respond));
+      server_.handler(std::move(pending_), responder(false));
     } catch (const std::exception& e) {
       // Handlers answer every request themselves; this is the last line of defence.
       logs::runtime().error("request handler failed: {}", e.what());
     }
   }
+
+  void reject(const Rejection& rejection) { send_error(rejection.status, rejection.detail); }
 
   void send_error(int status, std::string detail) {
     Response r = Response::error(status, detail);
@@ -309,7 +386,9 @@ class Session : public std::enable_shared_from_this<Session> {
     for (auto& h : response.headers) res->insert(h.name, h.value);
     const bool bodiless = response.status < 200 || response.status == 204 || response.status == 304;
     if (!bodiless) res->body() = std::move(response.body);
-    bool keep = keep_alive_ && !response.close && !server_.closing.load(std::memory_order_relaxed);
+    const std::size_t max_requests = server_.limits.max_requests_per_connection;
+    bool keep = keep_alive_ && !response.close && !server_.closing.load(std::memory_order_relaxed) &&
+                (max_requests == 0 || requests_ < max_requests);
     res->keep_alive(keep);
     if (bodiless) {
       res->erase(bhttp::field::content_length);  // RFC 9110: none on 1xx/204
@@ -327,7 +406,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (counted) server_.in_flight.fetch_sub(1, std::memory_order_relaxed);
     res_.reset();
     if (ec) return;
-    if (!keep) return do_close();
+    if (!keep) return linger_close();
     first_ = false;
     do_read();
   }
@@ -337,11 +416,31 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
+  // Closing a socket with unread request bytes makes the kernel send RST, which can destroy the
+  // response before the client reads it. So: stop sending, read and discard what the client still
+  // sends (bounded in bytes and time, never parsed), then close.
+  void linger_close() {
+    do_close();
+    stream_.expires_after(std::chrono::seconds(2));
+    linger_read(0);
+  }
+
+  void linger_read(std::size_t discarded) {
+    if (discarded > 1024 * 1024) return;
+    stream_.async_read_some(net::buffer(probe_), [self = shared_from_this(), discarded](beast::error_code ec, std::size_t n) {
+      if (!ec) self->linger_read(discarded + n);
+    });
+  }
+
   beast::tcp_stream stream_;
   Server::Impl& server_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<bhttp::response<bhttp::string_body>> res_;
+  net::steady_timer deadline_{stream_.get_executor()};  // the request deadline (504)
+  Request pending_;           // the request being read: head first, then the body
+  bool responded_ = false;    // this request has its answer (a late one is dropped)
+  std::size_t requests_ = 0;  // on this connection
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool head_ = false;
@@ -388,13 +487,33 @@ void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
     return;
   }
   beast::error_code ignored;
+  if (connections.load(std::memory_order_relaxed) >= max_connections) {
+    // At the cap (kept below the descriptor limit): answer and close at once instead of queueing.
+    static const std::string kBusy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nRetry-After: 1\r\n"
+        "Connection: close\r\nContent-Length: 43\r\n\r\n{\"detail\":\"Too many connections; retry later\"}";
+    socket.send(net::buffer(kBusy), 0, ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    return do_accept();
+  }
   socket.set_option(tcp::no_delay(true), ignored);
   std::make_shared<Session>(std::move(socket), *this)->run();
   do_accept();
 }
 
-Server::Server(config::Limits limits, Handler handler)
-    : impl_(std::make_shared<Impl>(limits, std::move(handler))) {}
+Server::Server(config::Limits limits, Handler handler, Precheck precheck)
+    : impl_(std::make_shared<Impl>(limits, std::move(handler))) {
+  impl_->precheck = std::move(precheck);
+  std::size_t cap = limits.max_connections;
+  if (cap == 0) {
+    // Stay below the descriptor limit so accept() never meets EMFILE in normal operation.
+    rlimit rl{};
+    std::size_t fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : 65536;
+    cap = fds > 128 ? fds - 64 : fds / 2;
+  }
+  impl_->max_connections = std::max<std::size_t>(cap, 1);
+}
 
 Server::~Server() { stop(); }
 

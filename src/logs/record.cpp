@@ -63,13 +63,16 @@ std::string format_text(const Record& r, std::string_view service) {
   std::string_view level = level_name(r.level);
   out += level;
   out.append(level.size() < 8 ? 8 - level.size() : 1, ' ');
-  out += r.logger;
+  auto escaped = [&out](std::string_view text) {
+    for (char c : text) {
+      if (c == '\n') out += "\\n";
+      else if (c == '\r') out += "\\r";
+      else out += c;
+    }
+  };
+  escaped(r.logger);
   out += ": ";
-  for (char c : r.message) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else out += c;
-  }
+  escaped(r.message);
   if (!r.request_id.empty()) {
     out += " [";
     if (!r.entrypoint.empty()) out += "entrypoint=" + r.entrypoint + " ";

@@ -107,6 +107,8 @@ json convert(py::handle v, py::handle fallback, int depth) {
 
 }  // namespace
 
+std::string to_utf8(py::handle s) { return utf8(s); }
+
 py::object json_to_py(const json& j) {
   switch (j.type()) {
     case json::value_t::null:

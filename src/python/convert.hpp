@@ -10,6 +10,9 @@ namespace mvi::python {
 
 pybind11::object json_to_py(const nlohmann::json& value);
 
+// A Python str as UTF-8; lone surrogates (which UTF-8 cannot carry) become U+FFFD, never an error.
+std::string to_utf8(pybind11::handle str);
+
 // Like json.dumps's data model: None, bool, int, float, str, list/tuple/set, dict (str, int,
 // float, bool or None keys), plus bytes as base64. NaN and ±Infinity become null; ints beyond 64
 // bits become floats. Any other object is passed to `fallback` (mvi._encode.to_jsonable: numpy,

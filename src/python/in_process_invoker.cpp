@@ -24,20 +24,36 @@ std::string header_safe(std::string s) {
 
 }  // namespace
 
-nlohmann::json InProcessInvoker::build_errors(const std::string& param, py::error_already_set& e) {
+namespace {
+// The value at a pydantic error location inside the argument as sent (v1 errors carry no input).
+nlohmann::json value_at(const nlohmann::json& root, const nlohmann::json& path) {
+  const nlohmann::json* node = &root;
+  for (const auto& key : path) {
+    if (key.is_string() && node->is_object() && node->contains(key.get<std::string>())) node = &(*node)[key.get<std::string>()];
+    else if (key.is_number_integer() && node->is_array() && key.get<std::size_t>() < node->size()) node = &(*node)[key.get<std::size_t>()];
+    else return nullptr;
+  }
+  return *node;
+}
+}  // namespace
+
+nlohmann::json InProcessInvoker::build_errors(const std::string& param, const nlohmann::json& sent,
+                                              py::error_already_set& e) {
   nlohmann::json detail = nlohmann::json::array();
   py::object exc = e.value();
   try {
     if (py::hasattr(exc, "errors")) {  // pydantic's ValidationError (v1 and v2)
       for (py::handle err : exc.attr("errors")()) {
         py::dict d = py::reinterpret_borrow<py::dict>(err);
-        nlohmann::json loc = nlohmann::json::array({"body", param});
+        nlohmann::json inner = nlohmann::json::array();
         if (d.contains("loc"))
-          for (py::handle part : d["loc"]) loc.push_back(py_to_json(part, table_.to_jsonable));
+          for (py::handle part : d["loc"]) inner.push_back(py_to_json(part, table_.to_jsonable));
+        nlohmann::json loc = nlohmann::json::array({"body", param});
+        for (const auto& part : inner) loc.push_back(part);
         detail.push_back({{"type", d.contains("type") ? py::str(d["type"]).cast<std::string>() : "value_error"},
                           {"loc", loc},
                           {"msg", d.contains("msg") ? py::str(d["msg"]).cast<std::string>() : "Invalid value"},
-                          {"input", nullptr}});
+                          {"input", value_at(sent, inner)}});
       }
       if (!detail.empty()) return detail;
     }
@@ -50,7 +66,7 @@ nlohmann::json InProcessInvoker::build_errors(const std::string& param, py::erro
   } catch (const std::exception&) {
     msg = "Invalid value";
   }
-  detail.push_back({{"type", "value_error"}, {"loc", {"body", param}}, {"msg", msg}, {"input", nullptr}});
+  detail.push_back({{"type", "value_error"}, {"loc", {"body", param}}, {"msg", msg}, {"input", sent}});
   return detail;
 }
 
@@ -146,7 +162,7 @@ exec::CallResult InProcessInvoker::run_call(exec::Call& call) {
       // A constructor refused the value (a pydantic validator, an Enum, numpy): the client's fault.
       r.outcome = exec::Outcome::invalid;
       r.status = 422;
-      r.value = build_errors(p.name, e);
+      r.value = build_errors(p.name, *it, e);
       return r;
     }
   }

@@ -38,7 +38,7 @@ class InProcessInvoker final : public exec::Invoker {
   void run_worker();
   exec::CallResult run_call(exec::Call& call);  // GIL held
   // 422 detail entries for an exception raised while building argument `param`.  GIL held.
-  nlohmann::json build_errors(const std::string& param, pybind11::error_already_set& e);
+  nlohmann::json build_errors(const std::string& param, const nlohmann::json& sent, pybind11::error_already_set& e);
 
   FunctionTable& table_;
   const registry::Registry& registry_;

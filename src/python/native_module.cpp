@@ -69,13 +69,14 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
 
   // Python logging records and print() lines (python/mvi/_logging.py) join the runtime's log.
   m.def("log_enabled", [](int levelno) { return logs::enabled(logs::from_python_level(levelno)); });
-  m.def("log", [](int levelno, std::string logger, std::string message, py::object traceback) {
+  m.def("log", [](int levelno, py::str logger, py::str message, py::object traceback) {
     logs::Record r;
     r.level = logs::from_python_level(levelno);
     if (!logs::enabled(r.level)) return;
-    r.logger = std::move(logger);
-    r.message = std::move(message);
-    if (!traceback.is_none()) r.traceback = py::str(traceback);
+    // Text Python holds but UTF-8 cannot (lone surrogates) is replaced: logging never raises.
+    r.logger = to_utf8(logger);
+    r.message = to_utf8(message);
+    if (!traceback.is_none()) r.traceback = to_utf8(py::str(traceback));
     py::gil_scoped_release release;  // formatting and queueing need no Python
     logs::emit(std::move(r));
   });

@@ -167,7 +167,7 @@ int run(int argc, const char* const* argv) {
     try {
       auto registry = host.load_service();
       if (cfg.print_openapi)
-        std::cout << openapi::build_document(registry, parameters.list(), {cfg.name, cfg.version, cfg.root_path})
+        std::cout << openapi::build_document(registry, parameters.list(), {cfg.name, cfg.version, cfg.root_path, !cfg.security.token.empty()})
                          .dump(2, ' ', false, json::error_handler_t::replace)
                   << "\n" << std::flush;
       else
@@ -189,7 +189,9 @@ int run(int argc, const char* const* argv) {
     logs::runtime().warn("Swagger UI assets not found: /docs is unavailable (run scripts/setup.sh or set "
                          "MVI_SWAGGER_UI_DIR); /openapi.json works");
   api::App app({cfg, parameters, notifications, lifecycle, std::move(swagger_ui)});
-  http::Server server(cfg.limits, [&app](http::Request r, http::Responder d) { app.handle(std::move(r), std::move(d)); });
+  http::Server server(
+      cfg.limits, [&app](http::Request r, http::Responder d) { app.handle(std::move(r), std::move(d)); },
+      [&app](const http::Request& head, http::Responder d) { return app.precheck(head, std::move(d)); });
   std::uint16_t port = 0;
   try {
     port = server.listen(cfg.host, cfg.port);

@@ -146,7 +146,7 @@ bool pack_ndarray(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
     if (!ok) {
       errors.push_back({"ndarray_shape", loc,
                         "Array shape " + shape_text(shape) + " does not match the expected shape " + shape_text(t.shape),
-                        nullptr});
+                        v});
       return false;
     }
   }

@@ -428,3 +428,20 @@ def test_parameter_validation_uses_the_same_rules(types_service):
         assert ro.status == 405, ro
     finally:
         types_service.request("POST", "/parameters/threshold", json={"threshold": 0.5})
+
+
+@pytest.mark.parametrize("entrypoint, body, loc, offending", [
+    ("echo_order", {"order": {"itemId": 7, "quantity": 0}}, ["body", "order", "quantity"], 0),
+    ("echo_order", {"order": {"itemId": 7, "note": "LOUD"}}, ["body", "order", "note"], "LOUD"),
+    ("echo_matrix", {"m": [[1, 2, 3]]}, ["body", "m"], [[1, 2, 3]]),
+], ids=["pydantic-constraint", "pydantic-validator", "ndarray-shape"])
+def test_error_input_is_the_offending_value(types_service, entrypoint, body, loc, offending):
+    """`input` is the value found at `loc` in the request (as FastAPI reports it), also for errors raised by a
+    pydantic model's own validation and for a whole-array shape mismatch, never null when the value is known."""
+    resp = types_service.request("POST", f"/{entrypoint}", json=body)
+    assert resp.status == 422, resp
+    errors = [e for e in resp.body["detail"] if e["loc"] == loc]
+    assert len(errors) == 1, f"POST /{entrypoint} {json.dumps(body)}: no single error at {loc}: {resp.body}"
+    assert errors[0].get("input") == offending, (
+        f"POST /{entrypoint} {json.dumps(body)}: error at {loc} carries input {errors[0].get('input')!r}, "
+        f"expected the offending value {offending!r}")

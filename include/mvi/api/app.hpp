@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <vector>
 
@@ -46,6 +47,10 @@ class App {
 
   void handle(http::Request request, http::Responder respond);
 
+  // The Server's Precheck: answers from the request head alone when it can (CORS preflight, 401,
+  // 400/404/405), so no body is read for a request that will be refused.
+  bool precheck(const http::Request& head, http::Responder respond);
+
   const RequestCounters& counters() const { return counters_; }
 
  private:
@@ -61,6 +66,10 @@ class App {
   void handle_status(const std::shared_ptr<Context>& ctx);
   void handle_docs(const std::shared_ptr<Context>& ctx, const std::string& file);
   void handle_logs(const std::shared_ptr<Context>& ctx);
+  void handle_login(const std::shared_ptr<Context>& ctx);
+  bool authorized(const http::Request& req) const;
+  http::Response unauthorized(const http::Request& req, http::Router::Id route) const;
+  std::optional<http::Response> early_answer(const http::Request& req, const http::Router::Match& match) const;
   void handle_notification_stream(const std::shared_ptr<Context>& ctx);
   void finish(const std::shared_ptr<Context>& ctx, http::Response response);
 

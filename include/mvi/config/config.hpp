@@ -7,18 +7,30 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mvi::config {
 
 struct Limits {
   std::size_t max_body_size = 8 * 1024 * 1024;  // bytes; 413 above it
   std::size_t max_header_size = 16 * 1024;      // bytes of the whole header block; 431 above it
+  std::size_t max_header_count = 100;           // header fields; 431 above it
+  std::size_t max_request_line = 8 * 1024;      // bytes of "METHOD target HTTP/1.1"; 414 above it
   std::size_t max_json_depth = 64;              // nesting levels; 400 above it
   std::size_t queue_limit = 1024;               // calls waiting for an executor; 503 above it
   double header_timeout_s = 10.0;
   double body_timeout_s = 30.0;
   double write_timeout_s = 30.0;
   double keep_alive_timeout_s = 75.0;
+  double request_timeout_s = 60.0;             // a call not answered by then gets 504
+  std::size_t max_requests_per_connection = 10000;  // then the connection is closed
+  std::size_t max_connections = 0;              // 0 = below the file-descriptor limit (set at start)
+};
+
+struct Security {
+  std::string token;                  // empty: no authentication
+  bool cors = false;
+  std::vector<std::string> cors_origins;  // exact origins allowed when cors is on
 };
 
 struct Config {
@@ -37,6 +49,7 @@ struct Config {
   bool check = false;                // load, print the registry, exit
   bool print_openapi = false;        // load, print the OpenAPI document, exit
   Limits limits;
+  Security security;
 };
 
 // What main should do after parsing: run with the config, or print `output` and exit with `exit_code`.

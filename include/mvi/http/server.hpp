@@ -15,9 +15,14 @@
 
 namespace mvi::http {
 
+// Called on the I/O thread once a request's head is read and passed the protocol checks, before
+// any body is read. Returning true means it answered through the Responder (e.g. 401 or 404), so
+// the body is never read and the connection closes after the answer.
+using Precheck = std::function<bool(const Request& head, Responder respond)>;
+
 class Server {
  public:
-  Server(config::Limits limits, Handler handler);
+  Server(config::Limits limits, Handler handler, Precheck precheck = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
