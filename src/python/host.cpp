@@ -134,7 +134,7 @@ registry::Registry PythonHost::load_service() {
   try {
     t.format_exception = py::module_::import("traceback").attr("format_exception");
     t.http_exception = py::module_::import("mvi.exceptions").attr("HTTPException");
-    t.run_coroutine = py::module_::import("asyncio").attr("run");
+    t.schedule_coroutine = py::module_::import("mvi._runtime_loop").attr("schedule");
     t.is_coroutine = py::module_::import("inspect").attr("iscoroutine");
     t.to_jsonable = py::module_::import("mvi._encode").attr("to_jsonable");
     py::dict exported = py::module_::import("mvi._loader").attr("load_service")(impl_->options.service_path);
@@ -179,9 +179,15 @@ registry::Registry PythonHost::load_service() {
         plain[section].push_back(std::move(item));
       }
     }
+    t.jobs = exported.contains("jobs") ? py::object(exported["jobs"]) : py::list();
     if (exported.contains("classes"))
       for (py::handle cls : exported["classes"]) t.classes.push_back(py::reinterpret_borrow<py::object>(cls));
-    return registry::parse_registry(plain);
+    registry::Registry registry = registry::parse_registry(plain);
+    // The event loop exists only for services that need it: async entrypoints or periodic jobs.
+    bool needs_loop = !registry.jobs.empty();
+    for (const auto& ep : registry.entrypoints) needs_loop |= ep.is_async;
+    if (needs_loop) py::module_::import("mvi._runtime_loop").attr("start")();
+    return registry;
   } catch (py::error_already_set& e) {
     throw core::Error::load_failed(format_traceback(t, e));
   } catch (const core::Error&) {
@@ -198,11 +204,30 @@ std::unique_ptr<exec::Invoker> PythonHost::start_executors(const registry::Regis
   return invoker;
 }
 
+void PythonHost::start_jobs() {
+  if (!impl_->table.jobs || py::len(impl_->table.jobs) == 0) return;
+  if (impl_->main_state) PyEval_RestoreThread(impl_->main_state);
+  try {
+    py::module_::import("mvi._runtime_loop")
+        .attr("start_jobs")(impl_->table.jobs, py::module_::import("mvi.communication").attr("notify"));
+  } catch (py::error_already_set& e) {
+    logs::runtime().error("cannot start the periodic jobs: {}", format_traceback(impl_->table, e));
+  }
+  if (impl_->main_state) impl_->main_state = PyEval_SaveThread();
+}
+
 void PythonHost::finalize() {
   if (impl_->finalized) return;
   impl_->finalized = true;
   if (impl_->main_state) PyEval_RestoreThread(impl_->main_state);
   impl_->main_state = nullptr;
+  try {
+    // Cancels the jobs and async calls still running and joins the loop thread (bounded).
+    if (py::module_::import("sys").attr("modules").contains("mvi._runtime_loop"))
+      py::module_::import("mvi._runtime_loop").attr("stop")();
+  } catch (py::error_already_set& e) {
+    logs::runtime().warn("stopping the event loop: {}", exception_summary(e));
+  }
   impl_->table.clear();
   try {
     py::finalize_interpreter();

@@ -136,9 +136,9 @@ void InProcessInvoker::run_worker() {
     busy_.fetch_add(1, std::memory_order_relaxed);
     for (auto& item : batch) {
       PyEval_RestoreThread(thread_state);
-      exec::CallResult result = run_call(item.call);
+      std::optional<exec::CallResult> result = run_call(item.call, item.done);
       PyEval_SaveThread();
-      item.done(std::move(result));
+      if (result) item.done(std::move(*result));
     }
     busy_.fetch_sub(1, std::memory_order_relaxed);
     batch.clear();
@@ -148,7 +148,7 @@ void InProcessInvoker::run_worker() {
   PyGILState_Release(gil_state);
 }
 
-exec::CallResult InProcessInvoker::run_call(exec::Call& call) {
+std::optional<exec::CallResult> InProcessInvoker::run_call(exec::Call& call, exec::Completion& done) {
   exec::CallResult r;
   logs::ScopedCallContext scope(call.entrypoint_name, call.request_id);
   py::dict kwargs;
@@ -168,48 +168,97 @@ exec::CallResult InProcessInvoker::run_call(exec::Call& call) {
   }
   try {
     py::object result = table_.functions.at(call.entrypoint)(**kwargs);
-    if (table_.is_coroutine(result).cast<bool>()) result = table_.run_coroutine(result);
+    if (table_.is_coroutine(result).cast<bool>()) {
+      await_on_loop(result, call, done);
+      return std::nullopt;
+    }
     r.value = py_to_json(result, table_.to_jsonable);
     return r;
   } catch (py::error_already_set& e) {
-    if (e.matches(table_.http_exception)) {
-      py::object exc = e.value();
-      r.outcome = exec::Outcome::http_error;
-      try {
-        r.status = exc.attr("status_code").cast<int>();
-        r.value = py_to_json(exc.attr("detail"), table_.to_jsonable);
-        py::object headers = exc.attr("headers");
-        if (PyDict_Check(headers.ptr()))
-          for (auto kv : py::reinterpret_borrow<py::dict>(headers))
-            r.headers.emplace_back(header_safe(py::str(kv.first)), header_safe(py::str(kv.second)));
-      } catch (const std::exception& detail_error) {
-        r.value = std::string("HTTPException detail could not be encoded: ") + detail_error.what();
-      }
-      if (r.status < 200 || r.status > 599) {
-        logs::get("mvi.entrypoint")->error("entrypoint '{}' raised HTTPException with status {}, answered as 500",
-                                           call.entrypoint_name, r.status);
-        r.status = 500;
-      }
-      return r;
-    }
-    r.outcome = exec::Outcome::exception;
-    r.status = 500;
-    r.error = exception_summary(e);
-    logs::Record rec;
-    rec.level = logs::Level::error;
-    rec.logger = "mvi.entrypoint";
-    rec.message = "entrypoint '" + call.entrypoint_name + "' raised " + r.error;
-    rec.traceback = format_traceback(table_, e);
-    logs::emit(std::move(rec));  // the call context adds the entrypoint and request id
-    return r;
+    return result_from_exception(e, call.entrypoint_name);
   } catch (const std::exception& e) {
-    // Conversion of arguments or of the return value (e.g. a type JSON cannot carry).
+    // Conversion of the return value (e.g. a type JSON cannot carry).
     r.outcome = exec::Outcome::exception;
     r.status = 500;
     r.error = e.what();
     logs::get("mvi.entrypoint")->error("entrypoint '{}' failed: {}", call.entrypoint_name, e.what());
     return r;
   }
+}
+
+void InProcessInvoker::await_on_loop(py::object coroutine, const exec::Call& call, exec::Completion& done) {
+  // The loop thread completes the call: the callback converts the result there (with the GIL), then
+  // releases the GIL before answering. It holds the table, not the invoker, which may be gone by then.
+  auto completion = std::make_shared<exec::Completion>(std::move(done));
+  FunctionTable& table = table_;
+  std::string name = call.entrypoint_name, request_id = call.request_id;
+  py::cpp_function on_done([&table, completion, name, request_id](py::object future) {
+    logs::ScopedCallContext scope(name, request_id);
+    exec::CallResult r;
+    try {
+      if (future.attr("cancelled")().cast<bool>()) {
+        r.outcome = exec::Outcome::unavailable;
+        r.status = 503;
+      } else if (py::object exc = future.attr("exception")(); !exc.is_none()) {
+        // Re-raise the coroutine's own exception so its traceback starts in user code, not in
+        // concurrent.futures.
+        py::object type = py::type::of(exc);
+        py::object tb = exc.attr("__traceback__");
+        PyErr_Restore(type.release().ptr(), exc.release().ptr(), tb.is_none() ? nullptr : tb.release().ptr());
+        throw py::error_already_set();
+      } else {
+        r.value = py_to_json(future.attr("result")(), table.to_jsonable);
+      }
+    } catch (py::error_already_set& e) {
+      r = exception_result(table, e, name);
+    } catch (const std::exception& e) {
+      r.outcome = exec::Outcome::exception;
+      r.status = 500;
+      r.error = e.what();
+      logs::get("mvi.entrypoint")->error("entrypoint '{}' failed: {}", name, e.what());
+    }
+    py::gil_scoped_release release;
+    (*completion)(std::move(r));
+  });
+  table_.schedule_coroutine(coroutine, name, request_id).attr("add_done_callback")(on_done);
+}
+
+exec::CallResult InProcessInvoker::result_from_exception(py::error_already_set& e, const std::string& entrypoint) {
+  return exception_result(table_, e, entrypoint);
+}
+
+exec::CallResult exception_result(FunctionTable& table, py::error_already_set& e, const std::string& entrypoint) {
+  exec::CallResult r;
+  if (e.matches(table.http_exception)) {
+    py::object exc = e.value();
+    r.outcome = exec::Outcome::http_error;
+    try {
+      r.status = exc.attr("status_code").cast<int>();
+      r.value = py_to_json(exc.attr("detail"), table.to_jsonable);
+      py::object headers = exc.attr("headers");
+      if (PyDict_Check(headers.ptr()))
+        for (auto kv : py::reinterpret_borrow<py::dict>(headers))
+          r.headers.emplace_back(header_safe(py::str(kv.first)), header_safe(py::str(kv.second)));
+    } catch (const std::exception& detail_error) {
+      r.value = std::string("HTTPException detail could not be encoded: ") + detail_error.what();
+    }
+    if (r.status < 200 || r.status > 599) {
+      logs::get("mvi.entrypoint")->error("entrypoint '{}' raised HTTPException with status {}, answered as 500",
+                                         entrypoint, r.status);
+      r.status = 500;
+    }
+    return r;
+  }
+  r.outcome = exec::Outcome::exception;
+  r.status = 500;
+  r.error = exception_summary(e);
+  logs::Record rec;
+  rec.level = logs::Level::error;
+  rec.logger = "mvi.entrypoint";
+  rec.message = "entrypoint '" + entrypoint + "' raised " + r.error;
+  rec.traceback = format_traceback(table, e);
+  logs::emit(std::move(rec));  // the call context adds the entrypoint and request id
+  return r;
 }
 
 }  // namespace mvi::python

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -16,6 +17,9 @@
 #include "mvi/registry/registry.hpp"
 
 namespace mvi::python {
+
+// The CallResult for an exception raised by an entrypoint; logs the traceback. GIL held.
+exec::CallResult exception_result(FunctionTable& table, pybind11::error_already_set& e, const std::string& entrypoint);
 
 class InProcessInvoker final : public exec::Invoker {
  public:
@@ -36,7 +40,12 @@ class InProcessInvoker final : public exec::Invoker {
   };
 
   void run_worker();
-  exec::CallResult run_call(exec::Call& call);  // GIL held
+  // Runs one call with the GIL held. nullopt: an async entrypoint now awaited on the event loop,
+  // which completes the call itself later.
+  std::optional<exec::CallResult> run_call(exec::Call& call, exec::Completion& done);
+  // The CallResult for an exception raised by the user's function (HTTPException or not). GIL held.
+  exec::CallResult result_from_exception(pybind11::error_already_set& e, const std::string& entrypoint);
+  void await_on_loop(pybind11::object coroutine, const exec::Call& call, exec::Completion& done);
   // 422 detail entries for an exception raised while building argument `param`.  GIL held.
   nlohmann::json build_errors(const std::string& param, const nlohmann::json& sent, pybind11::error_already_set& e);
 

@@ -15,6 +15,18 @@ namespace {
 
 NativeContext g_context;
 
+// The call the current code belongs to: the executor thread's context, or — on the event loop
+// thread, where many calls interleave — the contextvar mvi._runtime_loop sets per task.
+std::pair<std::string, std::string> current_call() {
+  if (const auto* call = logs::current_call()) return {call->entrypoint, call->request_id};
+  py::dict modules = py::module_::import("sys").attr("modules");
+  if (!modules.contains("mvi._runtime_loop")) return {};
+  py::object value = modules["mvi._runtime_loop"].attr("current_call").attr("get")();
+  if (value.is_none()) return {};
+  py::tuple pair = value;
+  return {py::str(pair[0]), py::str(pair[1])};
+}
+
 state::ParameterStore& parameters() {
   if (!g_context.parameters) throw std::logic_error("_mvi_native used before the runtime set its context");
   return *g_context.parameters;
@@ -77,6 +89,7 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
     r.logger = to_utf8(logger);
     r.message = to_utf8(message);
     if (!traceback.is_none()) r.traceback = to_utf8(py::str(traceback));
+    if (!logs::current_call()) std::tie(r.entrypoint, r.request_id) = current_call();
     py::gil_scoped_release release;  // formatting and queueing need no Python
     logs::emit(std::move(r));
   });
@@ -91,10 +104,7 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
     in.timer = timer;
     if (!emails.is_none())
       for (py::handle e : emails) in.emails.push_back(py::str(e));
-    if (const auto* call = logs::current_call()) {
-      in.entrypoint = call->entrypoint;
-      in.request_id = call->request_id;
-    }
+    std::tie(in.entrypoint, in.request_id) = current_call();
     // Release the GIL while recording: listeners (log, delivery queues) never need it.
     py::gil_scoped_release release;
     g_context.notifications->record(std::move(in));

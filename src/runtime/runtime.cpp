@@ -218,6 +218,7 @@ int run(int argc, const char* const* argv) {
   app.attach_service(registry, *invoker);
   lifecycle.set(core::LifeState::running);
   control->serving.store(true);
+  host.start_jobs();
   logs::runtime().info("service '{}' {} ready: {} entrypoint(s), {} parameter(s), {} executor thread(s)", cfg.name,
                        cfg.version, registry.entrypoints.size(), parameters.list().size(), cfg.workers);
   logs::runtime().info("listening on http://{}:{}{}", url_host(cfg.host), port, cfg.root_path);

@@ -43,6 +43,9 @@ class PythonHost {
   std::unique_ptr<exec::Invoker> start_executors(const registry::Registry& registry, int threads,
                                                  std::size_t queue_limit);
 
+  // Schedules the service's @service.call_every jobs on the event loop; once the service is ready.
+  void start_jobs();
+
   // Re-takes the GIL, drops every Python reference held by C++, and finalises the interpreter.
   void finalize();
 
