@@ -43,6 +43,10 @@ enum Route : Router::Id {
   kRoot,
   kLoginPage,
   kLogin,
+  kMetrics,
+  kMonitor,
+  kMonitorCsv,
+  kMonitorDb,
   kEntrypointBase = 1000,  // + Registry index
 };
 
@@ -66,6 +70,10 @@ void add_builtin_routes(Router& r) {
   r.add("GET", "/", kRoot);
   r.add("GET", "/login", kLoginPage);
   r.add("POST", "/login", kLogin);
+  r.add("GET", "/metrics", kMetrics);
+  r.add("GET", "/~monitor", kMonitor);
+  r.add("GET", "/~monitor/csv", kMonitorCsv);
+  r.add("GET", "/~monitor/db", kMonitorDb);
 }
 
 // Equal-time comparison: the time taken does not depend on where the strings differ.
@@ -138,6 +146,7 @@ struct App::Service {
   std::string openapi;  // the document, rendered once
   const registry::Registry* registry = nullptr;
   exec::Invoker* invoker = nullptr;
+  metrics::Metrics* metrics = nullptr;
 };
 
 struct App::Context {
@@ -145,6 +154,7 @@ struct App::Context {
   http::Responder respond;
   bool access_log = true;
   std::string entrypoint;  // set for entrypoint calls, for the access log
+  std::optional<std::size_t> entrypoint_index;  // and for their metrics
 };
 
 App::App(AppDeps deps) : deps_(deps), builtin_router_(deps.config.root_path) {
@@ -164,13 +174,14 @@ App::App(AppDeps deps) : deps_(deps), builtin_router_(deps.config.root_path) {
 
 App::~App() = default;
 
-void App::attach_service(const registry::Registry& registry, exec::Invoker& invoker) {
+void App::attach_service(const registry::Registry& registry, exec::Invoker& invoker, metrics::Metrics& metrics) {
   auto service = std::make_unique<Service>(deps_.config.root_path);
   add_builtin_routes(service->router);
   for (const auto& ep : registry.entrypoints)
     service->router.add(ep.method, "/" + ep.name, kEntrypointBase + static_cast<Router::Id>(ep.index));
   service->registry = &registry;
   service->invoker = &invoker;
+  service->metrics = &metrics;
   service->openapi = openapi::build_document(registry, deps_.parameters.list(),
                                              {deps_.config.name, deps_.config.version, deps_.config.root_path,
                                               !deps_.config.security.token.empty()})
@@ -207,8 +218,12 @@ void App::finish(const std::shared_ptr<Context>& ctx, Response response) {
   counters_.total.fetch_add(1, std::memory_order_relaxed);
   if (response.status >= 500) counters_.server_errors.fetch_add(1, std::memory_order_relaxed);
   else if (response.status >= 400) counters_.client_errors.fetch_add(1, std::memory_order_relaxed);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - req.received).count();
+  if (ctx->entrypoint_index)
+    if (const Service* service = service_.load(std::memory_order_acquire))
+      service->metrics->record(*ctx->entrypoint_index, response.status, seconds);
   if (ctx->access_log && logs::enabled(logs::Level::info)) {
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - req.received).count();
+    const double ms = seconds * 1000.0;
     logs::Record r;
     r.level = logs::Level::info;
     r.logger = "mvi.access";
@@ -353,6 +368,12 @@ void App::route(const std::shared_ptr<Context>& ctx) {
     }
     case kLogin:
       return handle_login(ctx);
+    case kMetrics:
+      return handle_metrics(ctx);
+    case kMonitor:
+    case kMonitorCsv:
+    case kMonitorDb:
+      return handle_monitor(ctx, match.id);
     case kRoot: {
       Response r = Response::error(307, "See the API docs at " + deps_.config.root_path + "/docs");
       r.set_header("Location", deps_.config.root_path + "/docs");
@@ -372,6 +393,7 @@ void App::handle_entrypoint(const std::shared_ptr<Context>& ctx, const registry:
                             exec::Invoker& invoker) {
   ctx->access_log = !ep.disable_http_logs;
   ctx->entrypoint = ep.name;
+  ctx->entrypoint_index = ep.index;
   const auto& req = ctx->request;
   auto state = deps_.lifecycle.state();
   if (state != core::LifeState::running && state != core::LifeState::stopping)
@@ -402,6 +424,8 @@ void App::handle_entrypoint(const std::shared_ptr<Context>& ctx, const registry:
     if (!parsed.value) return finish(ctx, Response::error(400, parsed.error));
     args = std::move(*parsed.value);
   }
+  const bool monitored = ep.monitor && deps_.monitor;
+  if (monitored) deps_.monitor->record(ep.name + "_request", args);  // as sent, before coercion
 
   schema::Errors errors;
   if (!registry::validate_arguments(ep, args, source, errors))
@@ -410,10 +434,13 @@ void App::handle_entrypoint(const std::shared_ptr<Context>& ctx, const registry:
   const auto generation = deps_.parameters.generation();
   const int status_code = ep.status_code;
   exec::Call call{ep.index, ep.name, std::move(args), req.request_id};
-  bool accepted = invoker.submit(std::move(call), [this, ctx, generation, status_code](exec::CallResult r) {
+  std::string response_variable = monitored ? ep.name + "_response" : std::string();
+  bool accepted = invoker.submit(std::move(call), [this, ctx, generation, status_code,
+                                                   response_variable](exec::CallResult r) {
     Response resp;
     switch (r.outcome) {
       case exec::Outcome::ok:
+        if (!response_variable.empty()) deps_.monitor->record(response_variable, r.value);
         resp = Response::json(status_code, r.value);
         if (status_code == 204 || status_code == 304) resp.body.clear();
         break;
@@ -622,6 +649,76 @@ void App::handle_login(const std::shared_ptr<Context>& ctx) {
   if (form) r.set_header("Location", deps_.config.root_path + "/docs");
   const std::string path = deps_.config.root_path.empty() ? "/" : deps_.config.root_path;
   r.set_header("Set-Cookie", "mvi_token=" + token + "; Path=" + path + "; HttpOnly; SameSite=Strict");
+  finish(ctx, std::move(r));
+}
+
+void App::handle_monitor(const std::shared_ptr<Context>& ctx, int what) {
+  monitor::MonitorStore* store = deps_.monitor ? deps_.monitor->store() : nullptr;
+  if (!store)
+    return finish(ctx, unavailable(deps_.monitor && !deps_.monitor->error().empty()
+                                       ? "Monitoring is off: " + deps_.monitor->error()
+                                       : std::string("Monitoring is not configured")));
+  std::vector<std::string> variables;
+  std::optional<double> start, end;
+  schema::Errors errors;
+  for (auto& [k, v] : http::parse_query(ctx->request.query)) {
+    json loc = json::array({"query", k});
+    if (k == "variables") {
+      variables.push_back(v);
+    } else if (k == "start" || k == "end") {
+      // Unix seconds or an ISO 8601 time, like /logs?since=.
+      json number = v, iso = v;
+      schema::Errors scratch;
+      std::optional<double> t;
+      if (schema::validate(schema::scalar(schema::Kind::float_), number, loc, scratch)) t = number.get<double>();
+      else if (schema::validate(schema::scalar(schema::Kind::datetime), iso, loc, scratch))
+        t = parse_iso_seconds(iso.get<std::string>());
+      else errors.push_back({"datetime_parsing", loc, "Input should be Unix seconds or an ISO 8601 time", v});
+      (k == "start" ? start : end) = t;
+    }
+  }
+  if (!errors.empty()) return finish(ctx, Response::json(422, schema::errors_body(errors)));
+  try {
+    Response r;
+    if (what == kMonitor) {
+      r = Response::json(200, store->query(variables, start, end));
+    } else if (what == kMonitorCsv) {
+      r.content_type = "application/zip";
+      r.body = store->csv_zip(variables, start, end);
+      r.set_header("Content-Disposition", "attachment; filename=\"" + deps_.config.name + "-monitor.zip\"");
+    } else {
+      r.content_type = "application/vnd.sqlite3";
+      r.body = store->backup();
+      r.set_header("Content-Disposition", "attachment; filename=\"" + deps_.config.name + "-monitor.db\"");
+    }
+    return finish(ctx, std::move(r));
+  } catch (const monitor::UnknownVariables& e) {
+    std::string names;
+    for (const auto& n : e.names) names += (names.empty() ? "" : ", ") + n;
+    return finish(ctx, Response::error(412, "Unknown monitored variables: " + names));
+  } catch (const std::exception& e) {
+    logs::get("mvi.monitor")->error("reading the monitoring database failed: {}", e.what());
+    return finish(ctx, Response::error(500, "Reading the monitoring database failed"));
+  }
+}
+
+void App::handle_metrics(const std::shared_ptr<Context>& ctx) {
+  const Service* service = service_.load(std::memory_order_acquire);
+  if (!service) return finish(ctx, unavailable("Service is starting"));
+  metrics::Gauges g;
+  g.queue_depth = service->invoker->queued();
+  g.executors_busy = service->invoker->busy();
+  g.executors = service->invoker->executors();
+  g.ready = deps_.lifecycle.ready();
+  g.uptime_seconds = deps_.lifecycle.uptime_seconds();
+  g.http_requests = counters_.total.load();
+  g.http_client_errors = counters_.client_errors.load();
+  g.http_server_errors = counters_.server_errors.load();
+  g.log_lines_dropped = logs::dropped_lines();
+  g.notifications_dropped = deps_.notifications.dropped();
+  Response r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = service->metrics->render(g);
   finish(ctx, std::move(r));
 }
 

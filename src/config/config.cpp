@@ -51,6 +51,8 @@ const std::vector<EnvOption>& env_options() {
       {"--max-connections", {"MVI_MAX_CONNECTIONS"}},
       {"--token", {"MVI_AUTH_TOKEN", "daeploy.auth"}},
       {"--token-file", {"MVI_AUTH_TOKEN_FILE"}},
+      {"--monitor-db", {"MVI_MONITOR_DB"}},
+      {"--monitor-limit", {"MVI_MONITOR_LIMIT", "DAEPLOY_SERVICE_DB_TABLE_LIMIT"}},
       {"--cors", {"MVI_ENABLE_CORS", "DAEPLOY_ENABLE_CORS"}},
       {"--allow-origin", {"MVI_ALLOW_ORIGIN", "DAEPLOY_ALLOW_ORIGIN"}},
   };
@@ -189,6 +191,8 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
   app.add_option("--token-file", token_file, "Read the token from a file [MVI_AUTH_TOKEN_FILE]");
   app.add_option("--cors", cors_flag, "Enable CORS: true|false [MVI_ENABLE_CORS]");
   app.add_option("--allow-origin", allow_origin, "Exact origins allowed by CORS, ';'-separated [MVI_ALLOW_ORIGIN]");
+  app.add_option("--monitor-db", c.monitor_db, "Monitoring database file [MVI_MONITOR_DB] (default .mvi/<name>-monitor.db)");
+  app.add_option("--monitor-limit", c.monitor_limit, "Monitoring retention per variable, e.g. 10000rows or 90days [MVI_MONITOR_LIMIT]");
   app.add_flag("--check", c.check, "Load the service, print what it registered, and exit");
   app.add_flag("--openapi", c.print_openapi, "Load the service, print its OpenAPI document, and exit");
 
@@ -239,6 +243,14 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
     result.output = "mvi-runtime: " + message + "\n";
     return result;
   };
+  // The command line wins over the environment; on the same side, a token file wins over a token.
+  bool cli_token = false, cli_token_file = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--token-file" || a.rfind("--token-file=", 0) == 0) cli_token_file = true;
+    else if (a == "--token" || a.rfind("--token=", 0) == 0) cli_token = true;
+  }
+  if (cli_token && !cli_token_file) token_file.clear();
   if (!token_file.empty()) {
     std::ifstream in(token_file);
     if (!in) return fail("cannot read the token file " + token_file);

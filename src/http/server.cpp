@@ -149,6 +149,11 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code parse_ec;
     parser_->put(net::buffer(block.data(), block.size()), parse_ec);
     buffer_.consume(n);
+    if (parse_ec == bhttp::error::header_limit)
+      return reject({431, "Request header fields too large: the limit is " +
+                              std::to_string(server_.limits.max_header_size) + " bytes"});
+    if (parse_ec == bhttp::error::body_limit)  // Beast compares Content-Length with the limit here
+      return reject({413, "Request body too large: the limit is " + std::to_string(server_.limits.max_body_size) + " bytes"});
     if (parse_ec || !parser_->is_header_done())
       return reject({400, "Malformed HTTP request: " + (parse_ec ? parse_ec.message() : std::string("incomplete header"))});
 
@@ -235,10 +240,11 @@ class Session : public std::enable_shared_from_this<Session> {
     deadline_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
       if (wait_ec || self->responded_) return;
       self->responded_ = true;
-      Response r = Response::error(504, "The service did not answer within " +
-                                            std::to_string(static_cast<long>(self->server_.limits.request_timeout_s)) +
-                                            " s");
+      char limit[32];
+      std::snprintf(limit, sizeof limit, "%g", self->server_.limits.request_timeout_s);
+      Response r = Response::error(504, std::string("The service did not answer within ") + limit + " s");
       r.set_header("X-Request-ID", core::new_request_id());
+      r.set_header("X-Content-Type-Options", "nosniff");
       self->write(std::move(r), true);
     });
     try {
@@ -255,6 +261,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Response r = Response::error(status, detail);
     r.close = true;
     r.set_header("X-Request-ID", core::new_request_id());
+    r.set_header("X-Content-Type-Options", "nosniff");
     keep_alive_ = false;
     write(std::move(r), false);
   }
@@ -491,7 +498,7 @@ void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
     // At the cap (kept below the descriptor limit): answer and close at once instead of queueing.
     static const std::string kBusy =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nRetry-After: 1\r\n"
-        "Connection: close\r\nContent-Length: 43\r\n\r\n{\"detail\":\"Too many connections; retry later\"}";
+        "X-Content-Type-Options: nosniff\r\nConnection: close\r\nContent-Length: 46\r\n\r\n{\"detail\":\"Too many connections; retry later\"}";
     socket.send(net::buffer(kBusy), 0, ignored);
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);

@@ -198,8 +198,8 @@ registry::Registry PythonHost::load_service() {
 }
 
 std::unique_ptr<exec::Invoker> PythonHost::start_executors(const registry::Registry& registry, int threads,
-                                                       std::size_t queue_limit) {
-  auto invoker = std::make_unique<InProcessInvoker>(impl_->table, registry, threads, queue_limit);
+                                                       std::size_t queue_limit, metrics::Metrics* metrics) {
+  auto invoker = std::make_unique<InProcessInvoker>(impl_->table, registry, threads, queue_limit, metrics);
   impl_->main_state = PyEval_SaveThread();
   return invoker;
 }

@@ -4,6 +4,7 @@
 #include "in_process_invoker.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "build.hpp"
 #include "convert.hpp"
@@ -71,8 +72,8 @@ nlohmann::json InProcessInvoker::build_errors(const std::string& param, const nl
 }
 
 InProcessInvoker::InProcessInvoker(FunctionTable& table, const registry::Registry& registry, int threads,
-                                   std::size_t queue_limit)
-    : table_(table), registry_(registry), queue_limit_(queue_limit), thread_count_(static_cast<std::size_t>(std::max(threads, 1))) {
+                                   std::size_t queue_limit, metrics::Metrics* metrics)
+    : table_(table), registry_(registry), metrics_(metrics), queue_limit_(queue_limit), thread_count_(static_cast<std::size_t>(std::max(threads, 1))) {
   for (std::size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this] { run_worker(); });
 }
 
@@ -135,9 +136,16 @@ void InProcessInvoker::run_worker() {
     // the GIL released first, so a slow call never delays a fast one queued before it.
     busy_.fetch_add(1, std::memory_order_relaxed);
     for (auto& item : batch) {
+      auto asked = std::chrono::steady_clock::now();
       PyEval_RestoreThread(thread_state);
+      auto taken = std::chrono::steady_clock::now();
       std::optional<exec::CallResult> result = run_call(item.call, item.done);
       PyEval_SaveThread();
+      if (metrics_) {
+        auto released = std::chrono::steady_clock::now();
+        metrics_->gil_wait().observe(std::chrono::duration<double>(taken - asked).count());
+        metrics_->gil_hold().observe(std::chrono::duration<double>(released - taken).count());
+      }
       if (result) item.done(std::move(*result));
     }
     busy_.fetch_sub(1, std::memory_order_relaxed);

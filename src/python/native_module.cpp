@@ -4,6 +4,7 @@
 #include <pybind11/embed.h>
 
 #include "convert.hpp"
+#include "function_table.hpp"
 #include "mvi/core/error.hpp"
 #include "mvi/logs/log.hpp"
 #include "native.hpp"
@@ -78,6 +79,27 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
   });
 
   m.def("get_parameters", []() -> py::object { return json_to_py(parameters().values()); });
+
+  // service.store(**variables): numbers and strings as they are, other values as JSON; a value that
+  // cannot be encoded is logged and skipped, never raised into user code.
+  m.def("store", [](py::dict variables) {
+    if (!g_context.monitor) return;
+    py::object fallback = py::module_::import("mvi._encode").attr("to_jsonable");
+    std::vector<std::pair<std::string, nlohmann::json>> values;
+    for (auto kv : variables) {
+      std::string name = to_utf8(py::str(kv.first));
+      try {
+        values.emplace_back(name, py_to_json(kv.second, fallback));
+      } catch (py::error_already_set& e) {
+        logs::get("mvi.monitor")->warn("store(): '{}' skipped: {}", name, exception_summary(e));
+      } catch (const std::exception& e) {
+        PyErr_Clear();
+        logs::get("mvi.monitor")->warn("store(): '{}' skipped: {}", name, e.what());
+      }
+    }
+    py::gil_scoped_release release;
+    for (auto& [name, value] : values) g_context.monitor->record(name, std::move(value));
+  });
 
   // Python logging records and print() lines (python/mvi/_logging.py) join the runtime's log.
   m.def("log_enabled", [](int levelno) { return logs::enabled(logs::from_python_level(levelno)); });

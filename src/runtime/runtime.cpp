@@ -19,6 +19,7 @@
 #include "mvi/core/lifecycle.hpp"
 #include "mvi/http/server.hpp"
 #include "mvi/logs/log.hpp"
+#include "mvi/monitor/lazy_monitor.hpp"
 #include "mvi/notify/dispatcher.hpp"
 #include "mvi/openapi/openapi.hpp"
 #include "mvi/python/host.hpp"
@@ -141,9 +142,27 @@ int run(int argc, const char* const* argv) {
     return core::kExitUsage;
   }
 
+  monitor::MonitorOptions monitor_options;
+  monitor_options.path = cfg.monitor_db.empty()
+                             ? (std::filesystem::current_path(ec) / ".mvi" / (cfg.name + "-monitor.db")).string()
+                             : cfg.monitor_db;
+  if (!cfg.monitor_limit.empty()) {
+    auto retention = monitor::parse_retention(cfg.monitor_limit);
+    if (!retention) {
+      std::cerr << "mvi-runtime: --monitor-limit / MVI_MONITOR_LIMIT: not a retention such as 10000rows or 90days: "
+                << cfg.monitor_limit << "\n";
+      return core::kExitUsage;
+    }
+    monitor_options.retention = *retention;
+  }
+  monitor::LazyMonitor monitor(monitor_options);
+
   state::ParameterStore parameters;
   state::NotificationStore notifications(cfg.name, cfg.version);
   install_state_listeners(parameters, notifications);
+  parameters.add_listener([&parameters, &monitor](const std::string& name, const json& value, std::uint64_t) {
+    if (auto p = parameters.describe(name); p && p->monitor) monitor.record(name, value);
+  });
   const auto notify_config = notify::parse_notify_config(config::process_env());
   if (!notify_config.errors.empty()) {
     for (const auto& e : notify_config.errors) std::cerr << "mvi-runtime: " << e << "\n";
@@ -156,7 +175,7 @@ int run(int argc, const char* const* argv) {
   try {
     host_storage.emplace(python::HostOptions{std::filesystem::absolute(cfg.service_path).string(),
                                              python::find_package_dir(self_executable(argv[0]))},
-                         python::NativeContext{&parameters, &notifications});
+                         python::NativeContext{&parameters, &notifications, &monitor});
   } catch (const core::Error& e) {
     std::cerr << "mvi-runtime: " << e.what() << "\n";
     return e.exit_code();
@@ -188,7 +207,8 @@ int run(int argc, const char* const* argv) {
   if (swagger_ui.empty())
     logs::runtime().warn("Swagger UI assets not found: /docs is unavailable (run scripts/setup.sh or set "
                          "MVI_SWAGGER_UI_DIR); /openapi.json works");
-  api::App app({cfg, parameters, notifications, lifecycle, std::move(swagger_ui)});
+  std::optional<metrics::Metrics> metrics;  // created once the entrypoints are known; outlives the App
+  api::App app({cfg, parameters, notifications, lifecycle, std::move(swagger_ui), &monitor});
   http::Server server(
       cfg.limits, [&app](http::Request r, http::Responder d) { app.handle(std::move(r), std::move(d)); },
       [&app](const http::Request& head, http::Responder d) { return app.precheck(head, std::move(d)); });
@@ -214,8 +234,11 @@ int run(int argc, const char* const* argv) {
     // Skip interpreter finalisation: a half-imported module may have started threads.
     exit_now(e.exit_code());
   }
-  auto invoker = host.start_executors(registry, cfg.workers, cfg.limits.queue_limit);
-  app.attach_service(registry, *invoker);
+  std::vector<std::string> names;
+  for (const auto& ep : registry.entrypoints) names.push_back(ep.name);
+  metrics.emplace(std::move(names));
+  auto invoker = host.start_executors(registry, cfg.workers, cfg.limits.queue_limit, &*metrics);
+  app.attach_service(registry, *invoker, *metrics);
   lifecycle.set(core::LifeState::running);
   control->serving.store(true);
   host.start_jobs();

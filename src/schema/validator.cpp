@@ -51,7 +51,8 @@ bool validate_int(json& v, const json& loc, Errors& errors) {
       add(errors, "int_from_float", loc, "Input should be a valid integer, got a number with a fractional part", v);
       return false;
     }
-    if (d < -9.2233720368547758e18 || d >= 9.2233720368547758e18) {
+    // A JSON integer beyond int64 arrives as a double; -2^63 exactly may be such a rounded value.
+    if (d <= -9.2233720368547758e18 || d >= 9.2233720368547758e18) {
       add(errors, "int_parsing_size", loc, "Unable to parse input string as an integer, exceeded maximum size", v);
       return false;
     }

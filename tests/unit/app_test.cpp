@@ -199,7 +199,7 @@ class AppTest : public ::testing::Test {
   void start() {
     registry_ = registry::parse_registry(json::parse(kRegistry));
     lifecycle_.set(core::LifeState::starting);
-    app().attach_service(registry_, invoker_);
+    app().attach_service(registry_, invoker_, fresh_metrics());
     lifecycle_.set(core::LifeState::running);
   }
 
@@ -236,6 +236,13 @@ class AppTest : public ::testing::Test {
   state::NotificationStore notifications_;
   core::Lifecycle lifecycle_;
   registry::Registry registry_;
+  std::optional<metrics::Metrics> metrics_;
+  metrics::Metrics& fresh_metrics() {
+    std::vector<std::string> names;
+    for (const auto& ep : registry_.entrypoints) names.push_back(ep.name);
+    metrics_.emplace(std::move(names));
+    return *metrics_;
+  }
   std::unique_ptr<App> app_;
   FakeInvoker invoker_;
 };
@@ -266,7 +273,7 @@ TEST_F(AppTest, ReadyIs503WhileStarting) {
   EXPECT_EQ(body_of(r), (json{{"status", "starting"}}));
 
   registry_ = registry::parse_registry(json::parse(kRegistry));
-  app().attach_service(registry_, invoker_);
+  app().attach_service(registry_, invoker_, fresh_metrics());
   r = call("GET", "/health/ready");
   EXPECT_EQ(r.status, 503) << "attached but still STARTING";
   EXPECT_EQ(body_of(r), (json{{"status", "starting"}}));
@@ -818,7 +825,7 @@ TEST_F(AppTest, EntrypointCarriesTheParametersGeneration) {
 TEST_F(AppTest, EntrypointWhileNotRunningIs503AndNotInvoked) {
   registry_ = registry::parse_registry(json::parse(kRegistry));
   lifecycle_.set(core::LifeState::starting);
-  app().attach_service(registry_, invoker_);
+  app().attach_service(registry_, invoker_, fresh_metrics());
   auto r = call("POST", "/hello", R"({"name": "a"})");
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(header(r, "Retry-After"), "1");
@@ -833,6 +840,25 @@ TEST_F(AppTest, EntrypointWhileStoppingStillRuns) {
   lifecycle_.set(core::LifeState::stopping);
   EXPECT_EQ(call("POST", "/hello", R"({"name": "a"})").status, 200);
   EXPECT_EQ(invoker_.calls().size(), 1u);
+}
+
+TEST_F(AppTest, MetricsCountEntrypointsWithoutPython) {
+  start();
+  invoker_.result = ok_result("hi");
+  call("POST", "/hello", R"({"name": "a"})");
+  call("POST", "/hello", "{}");  // 422
+  auto r = call("GET", "/metrics");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.content_type.find("text/plain; version=0.0.4"), std::string::npos);
+  EXPECT_NE(r.body.find("mvi_entrypoint_requests_total{entrypoint=\"hello\"} 2"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("mvi_entrypoint_errors_total{entrypoint=\"hello\",class=\"4xx\"} 1"), std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find("mvi_entrypoint_duration_seconds_count{entrypoint=\"hello\"} 2"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("mvi_entrypoint_duration_seconds_bucket{entrypoint=\"hello\",le=\"+Inf\"} 2"),
+            std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("# TYPE mvi_gil_wait_seconds histogram"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("mvi_queue_depth 0"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("mvi_ready 1"), std::string::npos) << r.body;
 }
 
 TEST_F(AppTest, CountersTrackOutcomes) {

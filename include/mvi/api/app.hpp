@@ -17,6 +17,8 @@
 #include "mvi/exec/invoker.hpp"
 #include "mvi/http/message.hpp"
 #include "mvi/http/router.hpp"
+#include "mvi/metrics/metrics.hpp"
+#include "mvi/monitor/lazy_monitor.hpp"
 #include "mvi/registry/registry.hpp"
 #include "mvi/state/notification_store.hpp"
 #include "mvi/state/parameter_store.hpp"
@@ -29,6 +31,7 @@ struct AppDeps {
   state::NotificationStore& notifications;
   core::Lifecycle& lifecycle;
   StaticFiles swagger_ui = {};  // empty: /docs answers 503 with how to install the assets
+  monitor::LazyMonitor* monitor = nullptr;  // /~monitor and monitor=True entrypoints; may be null
 };
 
 struct RequestCounters {
@@ -43,7 +46,7 @@ class App {
   ~App();
 
   // Makes the service's entrypoints routable. Both must outlive the App's use.
-  void attach_service(const registry::Registry& registry, exec::Invoker& invoker);
+  void attach_service(const registry::Registry& registry, exec::Invoker& invoker, metrics::Metrics& metrics);
 
   void handle(http::Request request, http::Responder respond);
 
@@ -64,6 +67,8 @@ class App {
   void handle_parameter_post(const std::shared_ptr<Context>& ctx, const std::string& name, bool bare);
   void handle_notifications(const std::shared_ptr<Context>& ctx);
   void handle_status(const std::shared_ptr<Context>& ctx);
+  void handle_metrics(const std::shared_ptr<Context>& ctx);
+  void handle_monitor(const std::shared_ptr<Context>& ctx, int what);
   void handle_docs(const std::shared_ptr<Context>& ctx, const std::string& file);
   void handle_logs(const std::shared_ptr<Context>& ctx);
   void handle_login(const std::shared_ptr<Context>& ctx);

@@ -48,6 +48,8 @@ struct Config {
   double graceful_timeout_s = 30.0;  // then wait this long for in-flight requests
   bool check = false;                // load, print the registry, exit
   bool print_openapi = false;        // load, print the OpenAPI document, exit
+  std::string monitor_db;            // SQLite file for store()/monitor=True; "" = .mvi/<name>-monitor.db
+  std::string monitor_limit;         // retention, e.g. "10000rows" or "90days"; "" = 10000 rows
   Limits limits;
   Security security;
 };

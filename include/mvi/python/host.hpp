@@ -10,6 +10,8 @@
 #include <string>
 
 #include "mvi/exec/invoker.hpp"
+#include "mvi/metrics/metrics.hpp"
+#include "mvi/monitor/lazy_monitor.hpp"
 #include "mvi/registry/registry.hpp"
 #include "mvi/state/notification_store.hpp"
 #include "mvi/state/parameter_store.hpp"
@@ -25,6 +27,7 @@ struct HostOptions {
 struct NativeContext {
   state::ParameterStore* parameters = nullptr;
   state::NotificationStore* notifications = nullptr;
+  monitor::LazyMonitor* monitor = nullptr;  // service.store(); may be null
 };
 
 class PythonHost {
@@ -41,7 +44,7 @@ class PythonHost {
   // Starts `threads` executor threads and releases the GIL held by the calling (main) thread.
   // `registry` (from load_service) must outlive the executors.
   std::unique_ptr<exec::Invoker> start_executors(const registry::Registry& registry, int threads,
-                                                 std::size_t queue_limit);
+                                                 std::size_t queue_limit, metrics::Metrics* metrics);
 
   // Schedules the service's @service.call_every jobs on the event loop; once the service is ready.
   void start_jobs();

@@ -1,0 +1,224 @@
+// libFuzzer target for the pure request path, the code that sees attacker bytes before any Python:
+// raw header checks → Beast's request parser (header, then the body when it is complete) → framing
+// checks → the router → depth-limited JSON parsing → argument validation against a hand-built
+// entrypoint with typed parameters. It mirrors the order of http::Session::on_header_block and
+// api::App::handle_entrypoint, with the runtime's default limits. No sockets, no interpreter.
+// Build and run: tests/fuzz/run.sh (clang-14, -fsanitize=fuzzer,address,undefined).
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "mvi/api/json_body.hpp"
+#include "mvi/http/message.hpp"
+#include "mvi/http/request_checks.hpp"
+#include "mvi/http/router.hpp"
+#include "mvi/registry/registry.hpp"
+#include "mvi/schema/type_desc.hpp"
+#include "mvi/schema/validator.hpp"
+
+namespace {
+
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using nlohmann::json;
+
+constexpr std::size_t kHeaderLimit = 16 * 1024;  // config::Limits defaults
+constexpr std::size_t kBodyLimit = 64 * 1024;    // smaller than the runtime's 8 MiB: inputs are small anyway
+constexpr std::size_t kJsonDepth = 64;
+
+// A crash with a message: libFuzzer keeps the input that broke an invariant.
+#define FUZZ_CHECK(cond)                                                        \
+  do {                                                                          \
+    if (!(cond)) {                                                              \
+      std::fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+      std::abort();                                                             \
+    }                                                                           \
+  } while (0)
+
+mvi::registry::Param param(std::string name, const json& type, bool required = true) {
+  mvi::registry::Param p;
+  p.name = std::move(name);
+  p.type = mvi::schema::parse_type_desc(type, "fuzz." + p.name);
+  p.required = required;
+  return p;
+}
+
+// def typed(n: int, ratio: float, label: str, flag: bool = False, ids: list[int] = [],
+//           note: Optional[str] = None, weights: dict[str, float] = {}, mode: Literal["a", "b", 3] = "a",
+//           when: datetime = ..., key: UUID = ..., blob: bytes = ..., pair: tuple[int, str] = ...,
+//           point: Point (dataclass x: float, y: float, tag: str = "") = ..., arr: NDArray[float64, (-1, 2)] = ...,
+//           anything: Any = None, tags: set[str] = ..., choice: int | list[str] | None = None)
+const mvi::registry::Entrypoint& entrypoint() {
+  static const mvi::registry::Entrypoint ep = [] {
+    mvi::registry::Entrypoint e;
+    e.name = "typed";
+    e.params.push_back(param("n", {{"kind", "int"}}));
+    e.params.push_back(param("ratio", {{"kind", "float"}}));
+    e.params.push_back(param("label", {{"kind", "str"}}));
+    e.params.push_back(param("flag", {{"kind", "bool"}}, false));
+    e.params.push_back(param("ids", {{"kind", "list"}, {"items", {{"kind", "int"}}}}, false));
+    e.params.push_back(param("note", {{"kind", "union"}, {"options", json::array({{{"kind", "str"}}, {{"kind", "none"}}})}}, false));
+    e.params.push_back(param("weights", {{"kind", "dict"}, {"values", {{"kind", "float"}}}}, false));
+    e.params.push_back(param("mode", {{"kind", "literal"}, {"values", json::array({"a", "b", 3})}}, false));
+    e.params.push_back(param("when", {{"kind", "datetime"}}, false));
+    e.params.push_back(param("day", {{"kind", "date"}}, false));
+    e.params.push_back(param("at", {{"kind", "time"}}, false));
+    e.params.push_back(param("key", {{"kind", "uuid"}}, false));
+    e.params.push_back(param("blob", {{"kind", "bytes"}}, false));
+    e.params.push_back(param("pair", {{"kind", "tuple"}, {"items", json::array({{{"kind", "int"}}, {{"kind", "str"}}})}}, false));
+    e.params.push_back(param("point",
+                             {{"kind", "object"}, {"name", "Point"}, {"ref", 0}, {"construct", "dataclass"},
+                              {"fields", json::array({{{"name", "x"}, {"type", {{"kind", "float"}}}},
+                                                      {{"name", "y"}, {"type", {{"kind", "float"}}}},
+                                                      {{"name", "tag"}, {"type", {{"kind", "str"}}}, {"required", false}}})}},
+                             false));
+    e.params.push_back(param("arr", {{"kind", "ndarray"}, {"dtype", "float64"}, {"shape", json::array({-1, 2})}}, false));
+    e.params.push_back(param("anything", {{"kind", "any"}}, false));
+    e.params.push_back(param("tags", {{"kind", "list"}, {"items", {{"kind", "str"}}}, {"container", "set"}}, false));
+    e.params.push_back(param("color", {{"kind", "enum"}, {"name", "Color"}, {"ref", 1}, {"values", json::array({"red", 2})}}, false));
+    e.params.push_back(param("frame", {{"kind", "dataframe"}, {"columns", json::array({"a"})}}, false));
+    e.params.push_back(param("choice", {{"kind", "union"},
+                                        {"options", json::array({{{"kind", "int"}},
+                                                                 {{"kind", "list"}, {"items", {{"kind", "str"}}}},
+                                                                 {{"kind", "none"}}})}},
+                             false));
+    return e;
+  }();
+  return ep;
+}
+
+const mvi::http::Router& router() {
+  static const mvi::http::Router r = [] {
+    mvi::http::Router x("/svc/prefix");
+    x.add("GET", "/health/live", 1);
+    x.add("GET", "/parameters/{name}", 2);
+    x.add("POST", "/parameters/{name}", 3);
+    x.add("GET", "/static/swagger-ui/{file}", 4);
+    x.add("POST", "/typed", 5);
+    x.add("GET", "/typed_get", 6);
+    return x;
+  }();
+  return r;
+}
+
+void check_arguments(const std::string& body, std::string_view source) {
+  auto parsed = mvi::api::parse_json_body(body, kJsonDepth);
+  if (!parsed.value) {
+    FUZZ_CHECK(!parsed.error.empty());
+    return;
+  }
+  mvi::schema::Errors errors;
+  json args = std::move(*parsed.value);
+  const bool ok = mvi::registry::validate_arguments(entrypoint(), args, source, errors);
+  if (ok) {
+    FUZZ_CHECK(errors.empty());
+    FUZZ_CHECK(args.is_object());
+    for (const auto& p : entrypoint().params)
+      if (p.required) FUZZ_CHECK(args.contains(p.name));
+  } else {
+    FUZZ_CHECK(!errors.empty());
+  }
+  // Both are sent to clients: they must always be encodable.
+  (void)mvi::schema::errors_body(errors).dump(-1, ' ', false, json::error_handler_t::replace);
+  (void)args.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void query_arguments(std::string_view query) {
+  // As App::handle_entrypoint does for GET entrypoints: repeated keys make lists.
+  json args = json::object();
+  for (auto& [k, v] : mvi::http::parse_query(query)) {
+    auto it = args.find(k);
+    if (it == args.end()) args[k] = v;
+    else if (it->is_array()) it->push_back(v);
+    else *it = json::array({*it, v});
+  }
+  mvi::schema::Errors errors;
+  (void)mvi::registry::validate_arguments(entrypoint(), args, "query", errors);
+  (void)mvi::schema::errors_body(errors).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  const mvi::http::RawLimits limits{8 * 1024, 100};
+
+  // The session reads up to the blank line, or gives up past the header limit.
+  const auto end = input.find("\r\n\r\n");
+  if (end == std::string_view::npos) {
+    auto rejection = mvi::http::oversized_header(input, limits, kHeaderLimit);
+    FUZZ_CHECK(rejection.status == 414 || rejection.status == 431);
+    return 0;
+  }
+  const std::string_view block = input.substr(0, end + 4);
+  std::string_view rest = input.substr(end + 4);
+
+  if (auto rejection = mvi::http::check_raw_header(block, limits)) {
+    FUZZ_CHECK(rejection->status >= 400 && rejection->status < 500);
+    return 0;
+  }
+  // What check_raw_header lets through has none of the bytes it exists to stop.
+  FUZZ_CHECK(block.find('\0') == std::string_view::npos);
+  for (std::size_t i = 0; i < block.size(); ++i)
+    if (block[i] == '\n') FUZZ_CHECK(i > 0 && block[i - 1] == '\r');
+
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(kHeaderLimit));
+  parser.body_limit(kBodyLimit);
+  boost::beast::error_code ec;
+  parser.put(net::buffer(block.data(), block.size()), ec);
+  if (ec || !parser.is_header_done()) return 0;
+
+  const auto& req = parser.get();
+  mvi::http::Request head;
+  head.method = std::string(req.method_string());
+  head.target = std::string(req.target());
+  const auto q = head.target.find('?');
+  head.path = head.target.substr(0, q);
+  if (q != std::string::npos) head.query = head.target.substr(q + 1);
+  head.version = req.version();
+  for (const auto& f : req) head.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+  if (auto rejection = mvi::http::check_framing(head)) {
+    FUZZ_CHECK(rejection->status == 400 || rejection->status == 501);
+    return 0;
+  }
+  // Accepted framing: a path target, one Host on HTTP/1.1, never Content-Length and chunked together.
+  FUZZ_CHECK(!head.target.empty());
+  FUZZ_CHECK(head.target.front() == '/' || (head.target == "*" && head.method == "OPTIONS"));
+  FUZZ_CHECK(!(parser.content_length() && parser.chunked()));
+
+  const auto match = router().match(head.method, head.path);
+  if (match.outcome == mvi::http::Router::Outcome::found)
+    FUZZ_CHECK(match.capture.find_first_of(std::string_view("/\\\0", 3)) == std::string::npos);
+  (void)mvi::http::percent_decode(head.query, true);
+
+  // The body, when the input holds all of it (the session would keep reading otherwise).
+  parser.eager(true);
+  while (!parser.is_done() && !rest.empty()) {
+    const std::size_t used = parser.put(net::buffer(rest.data(), rest.size()), ec);
+    if (ec == bhttp::error::need_more) {
+      ec = {};
+      if (used == 0) break;
+    } else if (ec) {
+      return 0;
+    }
+    rest.remove_prefix(used);
+    if (used == 0) break;
+  }
+  if (!parser.is_done()) {
+    // The body is incomplete: the session would keep reading. Exercise the query path instead.
+    query_arguments(head.query);
+    return 0;
+  }
+  const std::string& body = parser.get().body();
+  FUZZ_CHECK(body.size() <= kBodyLimit);
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos && head.method != "POST") query_arguments(head.query);
+  else check_arguments(body, "body");
+  return 0;
+}
