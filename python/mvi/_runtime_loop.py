@@ -7,7 +7,6 @@ many coroutines.
 """
 
 import asyncio
-import concurrent.futures
 import contextvars
 import logging
 import threading
@@ -18,7 +17,6 @@ _log = logging.getLogger("mvi.jobs")
 _loop = None
 _thread = None
 _jobs = []  # asyncio tasks of the periodic jobs
-_job_threads = None  # sync jobs run here, so a blocking job never stalls the loop
 
 
 def start():
@@ -66,10 +64,8 @@ def schedule(coroutine, entrypoint, request_id):
 
 def start_jobs(jobs, notify):
     """Schedules the periodic jobs exported by the service. `notify(msg, severity)` reports overruns."""
-    global _job_threads
     if not jobs:
         return
-    _job_threads = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(jobs)), thread_name_prefix="mvi-job")
     ready = threading.Event()
 
     def create():
@@ -92,7 +88,7 @@ async def _run_job(job, notify):
             if job.get("is_async"):
                 await func()
             else:
-                await loop.run_in_executor(_job_threads, func)
+                await _in_daemon_thread(loop, func, name)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -111,17 +107,32 @@ async def _run_job(job, notify):
             next_run = started + seconds
 
 
+def _in_daemon_thread(loop, func, name):
+    """Runs a sync job on a daemon thread: a long job must never hold up the process's exit."""
+    done = loop.create_future()
+
+    def run():
+        try:
+            result = func()
+        except BaseException as exc:  # handed to the awaiting task, which logs it
+            # bound as a default: the name `exc` is deleted when the except block ends
+            loop.call_soon_threadsafe(lambda error=exc: done.done() or done.set_exception(error))
+        else:
+            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(result))
+
+    threading.Thread(target=run, name=f"mvi-job-{name}", daemon=True).start()
+    return done
+
+
 def stop(timeout=5.0):
     """Cancels the jobs and async calls still running, closes the loop, and joins its thread (bounded)."""
-    global _loop, _thread, _job_threads
+    global _loop, _thread
     loop, thread = _loop, _thread
     if loop is None:
         return
     loop.call_soon_threadsafe(loop.stop)
     if thread is not None:
         thread.join(timeout)
-    if _job_threads is not None:
-        _job_threads.shutdown(wait=False, cancel_futures=True)
-    _loop, _thread, _job_threads = None, None, None
+    _loop, _thread = None, None
     _jobs.clear()
 

@@ -191,9 +191,11 @@ void App::attach_service(const registry::Registry& registry, exec::Invoker& invo
 }
 
 void App::handle(http::Request request, http::Responder respond) {
-  auto incoming = request.header("X-Request-ID");
-  request.request_id =
-      incoming && core::is_valid_request_id(*incoming) ? std::string(*incoming) : core::new_request_id();
+  if (request.request_id.empty()) {  // the server usually sets it already
+    auto incoming = request.header("X-Request-ID");
+    request.request_id =
+        incoming && core::is_valid_request_id(*incoming) ? std::string(*incoming) : core::new_request_id();
+  }
   auto ctx = std::make_shared<Context>();
   ctx->request = std::move(request);
   ctx->respond = std::move(respond);
@@ -653,11 +655,9 @@ void App::handle_login(const std::shared_ptr<Context>& ctx) {
 }
 
 void App::handle_monitor(const std::shared_ptr<Context>& ctx, int what) {
-  monitor::MonitorStore* store = deps_.monitor ? deps_.monitor->store() : nullptr;
-  if (!store)
-    return finish(ctx, unavailable(deps_.monitor && !deps_.monitor->error().empty()
-                                       ? "Monitoring is off: " + deps_.monitor->error()
-                                       : std::string("Monitoring is not configured")));
+  monitor::MonitorStore* store = deps_.monitor ? deps_.monitor->existing() : nullptr;
+  if (!store && deps_.monitor && !deps_.monitor->error().empty())
+    return finish(ctx, unavailable("Monitoring is off: " + deps_.monitor->error()));
   std::vector<std::string> variables;
   std::optional<double> start, end;
   schema::Errors errors;
@@ -678,6 +678,23 @@ void App::handle_monitor(const std::shared_ptr<Context>& ctx, int what) {
     }
   }
   if (!errors.empty()) return finish(ctx, Response::json(422, schema::errors_body(errors)));
+  // Bounds are inclusive; half a microsecond of slack so a timestamp read back from this API
+  // (printed to the microsecond) always matches its own sample.
+  if (start) *start -= 5e-7;
+  if (end) *end += 5e-7;
+  if (!store) {  // nothing monitored yet: answer as an empty database would, without creating one
+    if (!variables.empty()) {
+      std::string names;
+      for (const auto& n : variables) names += (names.empty() ? "" : ", ") + n;
+      return finish(ctx, Response::error(412, "Unknown monitored variables: " + names));
+    }
+    if (what == kMonitor) return finish(ctx, Response::json(200, json::object()));
+    if (what == kMonitorDb) return finish(ctx, Response::error(404, "Nothing has been monitored yet"));
+    Response r;
+    r.content_type = "application/zip";
+    r.body = std::string("PK\x05\x06", 4) + std::string(18, '\0');  // an empty zip archive
+    return finish(ctx, std::move(r));
+  }
   try {
     Response r;
     if (what == kMonitor) {

@@ -221,9 +221,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // A responder that answers at most once: the request deadline may have answered 504 already.
   Responder responder(bool close_after) {
     auto self = shared_from_this();
-    return [self, close_after](Response response) {
-      net::post(self->stream_.get_executor(), [self, close_after, response = std::move(response)]() mutable {
-        if (self->responded_) return;  // the deadline answered first; the late result is dropped
+    const std::size_t request = requests_;  // a late answer must never reach a later request
+    return [self, close_after, request](Response response) {
+      net::post(self->stream_.get_executor(), [self, close_after, request, response = std::move(response)]() mutable {
+        // The deadline answered first (504) or the connection moved on: the late result is dropped.
+        if (self->responded_ || request != self->requests_) return;
         self->responded_ = true;
         self->deadline_.cancel();
         if (close_after) response.close = true;
@@ -235,6 +237,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_read(beast::error_code ec, std::size_t) {
     if (ec) return on_read_error(ec);
     pending_.body = std::move(parser_->get().body());
+    // The id is fixed here so that an answer the server makes itself (504) carries it too.
+    auto incoming = pending_.header("X-Request-ID");
+    pending_.request_id =
+        incoming && core::is_valid_request_id(*incoming) ? std::string(*incoming) : core::new_request_id();
+    request_id_ = pending_.request_id;
     server_.in_flight.fetch_add(1, std::memory_order_relaxed);
     deadline_.expires_after(seconds(server_.limits.request_timeout_s));
     deadline_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
@@ -243,7 +250,7 @@ class Session : public std::enable_shared_from_this<Session> {
       char limit[32];
       std::snprintf(limit, sizeof limit, "%g", self->server_.limits.request_timeout_s);
       Response r = Response::error(504, std::string("The service did not answer within ") + limit + " s");
-      r.set_header("X-Request-ID", core::new_request_id());
+      r.set_header("X-Request-ID", self->request_id_);
       r.set_header("X-Content-Type-Options", "nosniff");
       self->write(std::move(r), true);
     });
@@ -385,7 +392,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void write(Response response, bool counted) {
-    if (response.stream && counted) return start_stream(std::move(response));
+    if (response.stream && counted && !head_) return start_stream(std::move(response));
+    response.stream = nullptr;  // HEAD: the headers only
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
     res->version(version_);
     res->result(static_cast<unsigned>(response.status));
@@ -447,6 +455,7 @@ class Session : public std::enable_shared_from_this<Session> {
   net::steady_timer deadline_{stream_.get_executor()};  // the request deadline (504)
   Request pending_;           // the request being read: head first, then the body
   bool responded_ = false;    // this request has its answer (a late one is dropped)
+  std::string request_id_;    // of the request being answered
   std::size_t requests_ = 0;  // on this connection
   unsigned version_ = 11;
   bool keep_alive_ = false;

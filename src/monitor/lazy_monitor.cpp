@@ -2,6 +2,7 @@
 #include "mvi/monitor/lazy_monitor.hpp"
 
 #include <chrono>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
@@ -27,11 +28,24 @@ MonitorStore* LazyMonitor::store() {
   return store_.get();
 }
 
+MonitorStore* LazyMonitor::existing() {
+  std::error_code ec;
+  if (!store_ && !std::filesystem::exists(options_.path, ec)) {
+    // Not opened and no file from an earlier run: nothing to read, and reading must not create it.
+    // (store_ is only ever set inside call_once; a racing first record() at worst makes this read miss it.)
+    return nullptr;
+  }
+  return store();
+}
+
 void LazyMonitor::record(std::string variable, nlohmann::json value) noexcept {
   try {
     if (auto* s = store()) {
-      double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-      s->record(std::move(variable), std::move(value), now);
+      // Microseconds, as the API shows them, so a timestamp read back matches its own sample.
+      auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+      s->record(std::move(variable), std::move(value), static_cast<double>(micros) / 1e6);
     }
   } catch (...) {
     // Monitoring must never fail the caller.

@@ -100,6 +100,19 @@ def test_request_deadline_answers_504_once_and_the_next_request_works(start_serv
     assert_serving(svc, pid)
 
 
+def test_a_late_result_never_answers_the_next_request_on_the_connection(start_service):
+    """After a 504 the connection stays open; the timed-out call's result must not become the next answer."""
+    svc, pid = start(start_service, "--request-timeout", "0.5", "--workers", "2")
+    with RawConnection(svc.port) as conn:
+        conn.send(post_json("/sleep_for", {"seconds": 0.7}, [("X-Request-ID", "late-1")]))  # returns at 0.7 s
+        first = conn.read_response(5)
+        assert first.status == 504 and first.header("X-Request-ID") == "late-1", first
+        conn.send(post_json("/sleep_for", {"seconds": 0.4}))  # 0.5 s to 0.9 s: pending when the first returns
+        second = conn.read_response(5)
+        assert second.status == 200 and second.json == 0.4, f"the late result of the first call answered: {second}"
+    assert_serving(svc, pid)
+
+
 def test_request_deadline_detail_names_the_configured_timeout(start_service):
     svc, _ = start(start_service, "--request-timeout", "0.5")
     responses, _ = exchange(svc.port, post_json("/sleep_for", {"seconds": 1}, [("Connection", "close")]), timeout=5)

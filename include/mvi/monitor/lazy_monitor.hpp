@@ -23,6 +23,8 @@ class LazyMonitor {
   void record(std::string variable, nlohmann::json value) noexcept;
   // The store, opened now if needed; nullptr if it cannot be opened (the error is in error()).
   MonitorStore* store();
+  // For reads: the store if it is open or its file exists, else nullptr (nothing monitored yet).
+  MonitorStore* existing();
   const std::string& error() const { return error_; }
   const std::string& path() const { return options_.path; }
 
