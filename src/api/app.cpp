@@ -539,6 +539,12 @@ void App::handle_docs(const std::shared_ptr<Context>& ctx, const std::string& fi
     return finish(ctx, Response::error(503, "The API docs assets (npm swagger-ui-dist) are not installed: run "
                                             "scripts/setup.sh, or set MVI_SWAGGER_UI_DIR. /openapi.json works."));
   Response r;
+  if (file.empty() && !ctx->request.path.empty() && ctx->request.path.back() == '/') {
+    // The page's asset links are relative: they only resolve from ".../docs", not ".../docs/".
+    r = Response::error(308, "Moved to " + deps_.config.root_path + "/docs");
+    r.set_header("Location", deps_.config.root_path + "/docs");
+    return finish(ctx, std::move(r));
+  }
   if (file.empty()) {
     r.content_type = "text/html; charset=utf-8";
     r.body = docs_page(deps_.config.name);

@@ -122,7 +122,7 @@ std::string Metrics::render(const Gauges& g) const {
   sample(out, "mvi_executors_busy", "", static_cast<double>(g.executors_busy));
   header(out, "mvi_executors", "gauge", "Executor threads.");
   sample(out, "mvi_executors", "", static_cast<double>(g.executors));
-  header(out, "mvi_ready", "gauge", "1 when /health/ready answers 200.");
+  header(out, "mvi_ready", "gauge", "1 while the service is RUNNING (not starting, stopping or failed).");
   sample(out, "mvi_ready", "", g.ready ? 1 : 0);
   header(out, "mvi_uptime_seconds", "gauge", "Seconds since the process started.");
   sample(out, "mvi_uptime_seconds", "", g.uptime_seconds);

@@ -52,8 +52,14 @@ json number_from_long(py::handle v) {
   return d;
 }
 
-std::string key_string(py::handle k) {
+std::string key_string(py::handle k, py::handle fallback) {
   if (PyUnicode_Check(k.ptr())) return utf8(k);
+  if (fallback && !k.is_none() && !PyBool_Check(k.ptr()) && !PyLong_Check(k.ptr()) && !PyFloat_Check(k.ptr())) {
+    // Dates, UUIDs, Enums…: the same encoding as values, when that gives a str or a number.
+    py::object plain = py::reinterpret_borrow<py::object>(fallback)(k);
+    if (PyUnicode_Check(plain.ptr()) || PyLong_Check(plain.ptr()) || PyFloat_Check(plain.ptr()))
+      return key_string(plain, py::handle());
+  }
   if (k.is_none()) return "null";
   if (PyBool_Check(k.ptr())) return k.ptr() == Py_True ? "true" : "false";
   if (PyLong_Check(k.ptr()) || PyFloat_Check(k.ptr())) return utf8(steal(PyObject_Str(k.ptr())));
@@ -76,7 +82,7 @@ json convert(py::handle v, py::handle fallback, int depth) {
     json out = json::object();
     PyObject *k, *val;
     Py_ssize_t pos = 0;
-    while (PyDict_Next(p, &pos, &k, &val)) out[key_string(k)] = convert(val, fallback, depth + 1);
+    while (PyDict_Next(p, &pos, &k, &val)) out[key_string(k, fallback)] = convert(val, fallback, depth + 1);
     return out;
   }
   if (PyList_Check(p) || PyTuple_Check(p)) {

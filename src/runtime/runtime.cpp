@@ -60,12 +60,16 @@ std::string url_host(const std::string& host) {
 
 void install_state_listeners(state::ParameterStore& parameters, state::NotificationStore& notifications) {
   notifications.add_listener([](const state::Notification& n) {
-    static const spdlog::level::level_enum kLevels[] = {spdlog::level::info, spdlog::level::warn,
-                                                        spdlog::level::critical};
-    auto level = kLevels[n.input.severity >= 0 && n.input.severity <= 2 ? n.input.severity : 0];
-    // Recorded on the notifying thread, so the log's call context supplies entrypoint and request id.
-    logs::get("mvi.notify")->log(level, "notification [{}] {} (counter={})",
-                                 state::NotificationStore::severity_name(n.input.severity), n.input.msg, n.counter);
+    static constexpr logs::Level kLevels[] = {logs::Level::info, logs::Level::warning, logs::Level::critical};
+    logs::Record r;
+    r.level = kLevels[n.input.severity >= 0 && n.input.severity <= 2 ? n.input.severity : 0];
+    r.logger = "mvi.notify";
+    r.message = fmt::format("notification [{}] {} (counter={})", state::NotificationStore::severity_name(n.input.severity),
+                            n.input.msg, n.counter);
+    // Explicit, because async calls notify from the event loop thread, where no call context is set.
+    r.entrypoint = n.input.entrypoint;
+    r.request_id = n.input.request_id;
+    logs::emit(std::move(r));
   });
   parameters.add_listener([&notifications](const std::string& name, const json& value, std::uint64_t generation) {
     std::string shown = value.dump(-1, ' ', false, json::error_handler_t::replace);

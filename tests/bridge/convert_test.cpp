@@ -237,6 +237,12 @@ TEST(PyToJson, UnknownObjectsGoThroughTheFallbackRecursively) {
   EXPECT_EQ(py_to_json(value, fallback), json::parse(R"([{"wrapped": [1, 2]}, {"k": {"wrapped": [5, 6]}}])"));
 }
 
+TEST(PyToJson, DictKeysTheFallbackTurnsIntoTextAreKept) {
+  py::object fallback = run("def result(o):\n    return o.isoformat()");
+  py::object value = run("import datetime\nresult = {datetime.date(2024, 1, 2): 1}");
+  EXPECT_EQ(py_to_json(value, fallback), json::parse(R"({"2024-01-02": 1})"));
+}
+
 TEST(PyToJson, AFallbackReturningTheSameTypeStillFails) {
   py::object fallback = run("def result(o):\n    return o");
   try {
