@@ -163,7 +163,7 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
       ->check(CLI::Range(1, 1000000));
   app.add_option("--header-timeout", c.limits.header_timeout_s, "Seconds to receive headers [MVI_HEADER_TIMEOUT]")
       ->capture_default_str();
-  app.add_option("--body-timeout", c.limits.body_timeout_s, "Seconds of body idle [MVI_BODY_TIMEOUT]")
+  app.add_option("--body-timeout", c.limits.body_timeout_s, "Seconds to receive the whole body (a deadline, so a trickled body cannot hold a connection) [MVI_BODY_TIMEOUT]")
       ->capture_default_str();
   app.add_option("--write-timeout", c.limits.write_timeout_s, "Seconds to write a response [MVI_WRITE_TIMEOUT]")
       ->capture_default_str();
