@@ -589,6 +589,11 @@ def versions(opts) -> dict:
                                     check=True).stdout)
     mvi = subprocess.run([str(opts.bin), "--version"], capture_output=True, text=True, timeout=30)
     out["mvi-runtime"] = mvi.stdout.strip().split()[-1] if mvi.returncode == 0 else "?"
+    out["build_type"] = "build type unknown"
+    cache = opts.bin.parent / "CMakeCache.txt"
+    if cache.exists():
+        m = re.search(r"^CMAKE_BUILD_TYPE:STRING=(.*)$", cache.read_text(errors="replace"), re.M)
+        out["build_type"] = f"CMAKE_BUILD_TYPE={m.group(1) if m else '?'}"
     wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=30)
     out["wrk"] = (wrk.stdout + wrk.stderr).split()[1] if (wrk.stdout + wrk.stderr).split() else "?"
     return out
@@ -647,7 +652,7 @@ def render(opts, results: dict, startup: list, meta: dict) -> str:
         f"load average at start {' '.join(m['loadavg_at_start'])}. Server on CPU {SERVER_CPU}, wrk on CPU "
         f"{LOAD_CPU} (`taskset`).",
         "",
-        f"Software: mvi-runtime {v['mvi-runtime']} (`{opts.bin_display}`, {meta['mvi_args']}); "
+        f"Software: mvi-runtime {v['mvi-runtime']} (`{opts.bin_display}`, {v['build_type']}, {meta['mvi_args']}); "
         f"Python {v['python']}; FastAPI {v['fastapi']}, Starlette {v['starlette']}, pydantic {v['pydantic']}, "
         f"uvicorn {v['uvicorn']} with `--loop {opts.loop_http[0]} --http {opts.loop_http[1]}` "
         f"(uvloop {v['uvloop'] or 'not installed'}, httptools {v['httptools'] or 'not installed'}); "
@@ -801,7 +806,7 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true", help="2 s per measurement, 1 repeat (about 2 minutes)")
     p.add_argument("--duration", type=float, help="seconds per measurement (default 5, --quick 2)")
     p.add_argument("--floats-duration", type=float, metavar="S",
-                   help="seconds per measurement of the 2 MB workload at more than 1 connection (default 15, "
+                   help="seconds per measurement of the 2 MB workload at more than 1 connection (default 12, "
                         "--quick 8)")
     p.add_argument("--warmup", type=float, default=1.0, help="seconds of unmeasured load before each measurement")
     p.add_argument("--repeats", type=int, help="interleaved repeats per configuration (default 3, --quick 1)")
@@ -823,7 +828,7 @@ def parse_args(argv):
     p.add_argument("--keep-logs", action="store_true", help="keep the servers' logs in the temporary folder")
     opts = p.parse_args(argv)
     opts.duration = opts.duration or (2.0 if opts.quick else 5.0)
-    opts.floats_duration = opts.floats_duration or (8.0 if opts.quick else 15.0)
+    opts.floats_duration = opts.floats_duration or (8.0 if opts.quick else 12.0)
     opts.max_wait = opts.max_wait if opts.max_wait is not None else (20.0 if opts.quick else 120.0)
     opts.repeats = opts.repeats or (1 if opts.quick else 3)
     opts.conns = opts.conns or list(CONNECTIONS)

@@ -12,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(
   build-essential cmake ninja-build ccache
   python3 python3-dev python3-pytest
-  pybind11-dev libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev
+  pybind11-dev libboost-dev nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev
   python3-numpy python3-pandas python3-pydantic
   chromium
   libssl-dev python3-aiosmtpd openssl

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "mvi/api/fast_body.hpp"
 #include "mvi/api/json_body.hpp"
 #include "mvi/core/request_id.hpp"
 #include "mvi/logs/log.hpp"
@@ -421,6 +422,10 @@ void App::handle_entrypoint(const std::shared_ptr<Context>& ctx, const registry:
       if (list_like && !it->is_array()) *it = json::array({*it});
       else if (!list_like && it->is_array()) *it = json(it->back());  // last value wins, as in FastAPI
     }
+  } else if (auto fast = wants_fast_path(ep, req.body.size())
+                             ? parse_arguments_fast(req.body, ep, deps_.config.limits.max_json_depth)
+                             : std::nullopt) {
+    args = std::move(*fast);
   } else {
     auto parsed = parse_json_body(req.body, deps_.config.limits.max_json_depth);
     if (!parsed.value) return finish(ctx, Response::error(400, parsed.error));

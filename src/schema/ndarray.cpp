@@ -81,7 +81,26 @@ std::optional<PackedArray> packed_array(const json& value) {
   return p;
 }
 
+json make_packed(const std::string& dtype, const std::vector<std::int64_t>& shape, std::vector<std::uint8_t> data) {
+  json packed = json::object();
+  packed[kPackedKey] = {{"dtype", dtype}, {"shape", shape}};
+  packed["data"] = json::binary(std::move(data));
+  return packed;
+}
+
 bool pack_ndarray(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
+  if (auto already = packed_array(v)) {
+    // Packed by the fast path: only the declared shape is left to check.
+    bool ok = !t.has_shape || t.shape.size() == already->shape.size();
+    for (std::size_t i = 0; ok && t.has_shape && i < t.shape.size(); ++i)
+      ok = t.shape[i] < 0 || t.shape[i] == already->shape[i];
+    if (!ok)
+      errors.push_back({"ndarray_shape", loc,
+                        "Array shape " + shape_text(already->shape) + " does not match the expected shape " +
+                            shape_text(t.shape),
+                        nullptr});
+    return ok;
+  }
   // Shape from the first element at each depth.
   std::vector<std::int64_t> shape;
   const json* probe = &v;

@@ -25,6 +25,9 @@ struct PackedArray {
 // value left as JSON (a non-numeric array numpy must convert itself).
 std::optional<PackedArray> packed_array(const nlohmann::json& value);
 
+// The packed form for a buffer built elsewhere (the simdjson fast path).
+nlohmann::json make_packed(const std::string& dtype, const std::vector<std::int64_t>& shape, std::vector<std::uint8_t> data);
+
 // Validates `value` against an ndarray TypeDesc and, for numeric dtypes, replaces it with the
 // packed form. Reports at most one error (an array's errors are usually all the same).
 bool pack_ndarray(const TypeDesc& type, nlohmann::json& value, const nlohmann::json& loc, Errors& errors);
