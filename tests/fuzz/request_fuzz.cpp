@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "mvi/api/fast_body.hpp"
 #include "mvi/api/json_body.hpp"
 #include "mvi/http/message.hpp"
 #include "mvi/http/request_checks.hpp"
@@ -108,6 +109,13 @@ const mvi::http::Router& router() {
 }
 
 void check_arguments(const std::string& body, std::string_view source) {
+  // The simdjson fast path, whatever the body size, must either decline or give valid arguments.
+  if (auto fast = mvi::api::parse_arguments_fast(body, entrypoint(), kJsonDepth)) {
+    mvi::schema::Errors errors;
+    json args = std::move(*fast);
+    if (mvi::registry::validate_arguments(entrypoint(), args, source, errors)) FUZZ_CHECK(errors.empty());
+    else FUZZ_CHECK(!errors.empty());
+  }
   auto parsed = mvi::api::parse_json_body(body, kJsonDepth);
   if (!parsed.value) {
     FUZZ_CHECK(!parsed.error.empty());
