@@ -171,6 +171,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto rejection = check_framing(pending_)) return reject(*rejection);
     if (auto cl = parser_->content_length(); cl && *cl > server_.limits.max_body_size)
       return reject({413, "Request body too large: the limit is " + std::to_string(server_.limits.max_body_size) + " bytes"});
+    // Room for simdjson's padding up front, so a large JSON body is parsed in place, never copied.
+    if (auto cl = parser_->content_length(); cl && *cl > 16 * 1024) req.body().reserve(*cl + 64);
     keep_alive_ = req.keep_alive();
     head_ = pending_.method == "HEAD";
     ++requests_;
