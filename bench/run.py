@@ -209,10 +209,28 @@ def http_request(port: int, method: str, path: str, body: Optional[bytes] = None
         conn.close()
 
 
+_PACKAGE_DIR: list = []  # set by snapshot_runtime(): the mvi package copy every server uses
+
+
 def clean_env() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MVI_") and k not in ("PYTHONHOME",)}
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # never write __pycache__ into bench/services
+    if _PACKAGE_DIR:
+        env["MVI_PYTHON_PACKAGE_DIR"] = _PACKAGE_DIR[0]
     return env
+
+
+def snapshot_runtime(opts, tmpdir: Path) -> None:
+    """The binary and the `mvi` package are rebuilt and edited while others work: copy both once, so that every
+    measurement of one run uses the same build (recorded in the table by its modification time)."""
+    opts.bin_mtime = dt.datetime.fromtimestamp(opts.bin.stat().st_mtime, dt.timezone.utc).strftime("%H:%M:%S UTC")
+    copy = tmpdir / "bin" / "mvi-runtime"
+    copy.parent.mkdir()
+    shutil.copy2(opts.bin, copy)
+    package = tmpdir / "python"
+    shutil.copytree(REPO / "python", package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    opts.bin = copy
+    _PACKAGE_DIR[:] = [str(package)]
 
 
 def wait_for_binary(path: Path, limit: float = 120.0) -> None:
@@ -492,7 +510,7 @@ def user_import_ms(kind: str, service: Optional[str], repeats: int = 5) -> float
         code = ("import sys, time, runpy; sys.path.insert(0, sys.argv[2]); from mvi import service\n"
                 "t = time.perf_counter(); runpy.run_path(sys.argv[1], run_name='__bench_import__')\n"
                 "print((time.perf_counter() - t) * 1e3)")
-        args = [target, str(REPO / "python")]
+        args = [target, _PACKAGE_DIR[0] if _PACKAGE_DIR else str(REPO / "python")]
     else:
         code = ("import sys, time; sys.path.insert(0, sys.argv[1]); import fastapi, pydantic\n"
                 "t = time.perf_counter(); import fastapi_app\nprint((time.perf_counter() - t) * 1e3)")
@@ -590,7 +608,7 @@ def versions(opts) -> dict:
     mvi = subprocess.run([str(opts.bin), "--version"], capture_output=True, text=True, timeout=30)
     out["mvi-runtime"] = mvi.stdout.strip().split()[-1] if mvi.returncode == 0 else "?"
     out["build_type"] = "build type unknown"
-    cache = opts.bin.parent / "CMakeCache.txt"
+    cache = opts.bin_original.parent / "CMakeCache.txt"
     if cache.exists():
         m = re.search(r"^CMAKE_BUILD_TYPE:STRING=(.*)$", cache.read_text(errors="replace"), re.M)
         out["build_type"] = f"CMAKE_BUILD_TYPE={m.group(1) if m else '?'}"
@@ -652,7 +670,8 @@ def render(opts, results: dict, startup: list, meta: dict) -> str:
         f"load average at start {' '.join(m['loadavg_at_start'])}. Server on CPU {SERVER_CPU}, wrk on CPU "
         f"{LOAD_CPU} (`taskset`).",
         "",
-        f"Software: mvi-runtime {v['mvi-runtime']} (`{opts.bin_display}`, {v['build_type']}, {meta['mvi_args']}); "
+        f"Software: mvi-runtime {v['mvi-runtime']} (`{opts.bin_display}` built {opts.bin_mtime}, {v['build_type']}, "
+        f"{meta['mvi_args']}); "
         f"Python {v['python']}; FastAPI {v['fastapi']}, Starlette {v['starlette']}, pydantic {v['pydantic']}, "
         f"uvicorn {v['uvicorn']} with `--loop {opts.loop_http[0]} --http {opts.loop_http[1]}` "
         f"(uvloop {v['uvloop'] or 'not installed'}, httptools {v['httptools'] or 'not installed'}); "
@@ -768,7 +787,6 @@ def benchmark(opts, payloads: Payloads, logdir: Path) -> None:
     configs = [c for c in CONFIGS if not opts.only or any(o in c.key for o in opts.only)]
     if not configs:
         raise BenchError(f"--only {opts.only} matches none of: {', '.join(c.key for c in CONFIGS)}")
-    bin_mtime = opts.bin.stat().st_mtime
     meta = {"machine": machine_info(), "versions": versions(opts),
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "command": " ".join(["/usr/bin/python3", "bench/run.py", *sys.argv[1:]]),
@@ -788,8 +806,6 @@ def benchmark(opts, payloads: Payloads, logdir: Path) -> None:
                       f"peak {s.peak_rss_kib / 1024:6.1f} MiB  err {s.errors}  wrk {s.wrk_pct:3.0f} %  other {s.foreign_pct:4.0f} %",
                       flush=True)
     startup = measure_startup(opts, payloads, logdir, repeats=max(3, opts.repeats)) if opts.startup else []
-    if opts.bin.exists() and opts.bin.stat().st_mtime != bin_mtime:
-        print(f"WARNING: {opts.bin} was rebuilt during the run", file=sys.stderr)
     results = {key: median_sample(v) for key, v in samples.items()}
     elapsed = time.monotonic() - started
     meta["elapsed"] = f"{elapsed / 60:.1f} min"
@@ -836,6 +852,8 @@ def parse_args(argv):
         p.error("--duration must be ≥ 1, --repeats ≥ 1, --warmup ≥ 0")
     default_bin = os.environ.get("MVI_RUNTIME_BIN") or str(REPO / "build" / "mvi-runtime")
     opts.bin = (opts.bin or Path(default_bin)).resolve()
+    opts.bin_original = opts.bin
+    opts.bin_mtime = "?"
     try:
         opts.bin_display = str(opts.bin.relative_to(REPO))
     except ValueError:
@@ -861,6 +879,7 @@ def main(argv=None) -> int:
             if opts.smoke:
                 smoke(opts, payloads, tmp)
             else:
+                snapshot_runtime(opts, tmp)
                 benchmark(opts, payloads, tmp)
                 if opts.keep_logs:
                     kept = Path(tempfile.mkdtemp(prefix="mvi-bench-logs-"))
