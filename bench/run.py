@@ -617,48 +617,69 @@ def versions(opts) -> dict:
     return out
 
 
-def ratio(a: Optional[dict], b: Optional[dict]) -> float:
-    return a["rps"] / b["rps"] if a and b and b["rps"] > 0 else float("nan")
+def paired_ratio(samples: dict, a_key: tuple, b_key: tuple, attr: str = "rps", invert: bool = False) -> tuple:
+    """(median, min, max) of a/b over the repeats, pairing the samples of the same repeat: the two ran within a
+    minute or so of each other, so a slow phase of the (shared, virtual) machine hits both."""
+    a, b = samples.get(a_key), samples.get(b_key)
+    if not a or not b:
+        return (float("nan"),) * 3
+    pairs = [(getattr(x, attr), getattr(y, attr)) for x, y in zip(a, b)]
+    ratios = [(y / x if invert else x / y) for x, y in pairs if (x if invert else y) > 0]
+    if not ratios:
+        return (float("nan"),) * 3
+    return statistics.median(ratios), min(ratios), max(ratios)
 
 
-def targets(results: dict, startup: list) -> list:
-    """(target, measured text, goal text, met) for every target of the issue that this run measured."""
-    r = lambda key, conns: results.get((key, conns))  # noqa: E731
+def targets(results: dict, samples: dict, startup: list) -> list:
+    """(target, measured, range over repeats, goal, met) for every target of the issue that this run measured.
+    Ratios are medians of per-repeat ratios (see paired_ratio); the others are the medians of the table."""
     rows = []
 
-    def add(name, value, goal, met, unit=""):
-        if value == value:  # not nan
-            rows.append((name, f"{fmt_num(value)}{unit}", goal, "met" if met(value) else "**not met**"))
+    def add(name, value, goal, met, unit="", spread=None):
+        if value != value:  # nan: not measured in this run
+            return
+        rng = f"{fmt_num(spread[0])}–{fmt_num(spread[1])}{unit}" if spread and spread[0] != spread[1] else "–"
+        rows.append((name, f"{fmt_num(value)}{unit}", rng, goal, "met" if met(value) else "**not met**"))
 
-    hello32 = r("mvi-hello", 32)
-    add("hello, 32 conns: req/s vs FastAPI def", ratio(hello32, r("fastapi-hello-def", 32)), "≥ 8×",
-        lambda v: v >= 8, "×")
-    add("hello, 32 conns: req/s vs FastAPI async def", ratio(hello32, r("fastapi-hello-async", 32)), "≥ 3×",
-        lambda v: v >= 3, "×")
-    add("hello, 32 conns: req/s vs mvi-runtime /health/live", ratio(hello32, r("mvi-health", 32)) * 100,
-        "≥ 70 %", lambda v: v >= 70, " %")
-    health32 = r("mvi-health", 32)
-    if hello32 and health32 and hello32["cpu_us"] > 0:
-        rows.append(("(the same by server CPU per request: /health/live µs ÷ hello µs)",
-                     f"{100 * health32['cpu_us'] / hello32['cpu_us']:.0f} %", "(information)", "–"))
+    def add_ratio(name, a, b, goal, met, unit="×", scale=1.0, attr="rps", invert=False):
+        med, lo, hi = paired_ratio(samples, a, b, attr, invert)
+        add(name, med * scale, goal, met, unit, (lo * scale, hi * scale))
+
+    add_ratio("hello, 32 conns: req/s vs FastAPI def", ("mvi-hello", 32), ("fastapi-hello-def", 32), "≥ 8×",
+              lambda v: v >= 8)
+    add_ratio("hello, 32 conns: req/s vs FastAPI async def", ("mvi-hello", 32), ("fastapi-hello-async", 32),
+              "≥ 3×", lambda v: v >= 3)
+    add_ratio("hello, 32 conns: req/s vs mvi-runtime /health/live", ("mvi-hello", 32), ("mvi-health", 32),
+              "≥ 70 %", lambda v: v >= 70, " %", 100.0)
+    med, lo, hi = paired_ratio(samples, ("mvi-hello", 32), ("mvi-health", 32), "cpu_us", invert=True)
+    if med == med:
+        rows.append(("(the same by server CPU per request: /health/live µs ÷ hello µs)", f"{100 * med:.0f} %",
+                     f"{100 * lo:.0f}–{100 * hi:.0f} %", "(information)", "–"))
+    hello32 = results.get(("mvi-hello", 32))
     if hello32:
-        add("hello, 32 conns: p99 latency", hello32["p99_ms"], "≤ 2 ms", lambda v: v <= 2, " ms")
-        add("hello, 32 conns: CPU per request", hello32["cpu_us"], "≤ 30 µs", lambda v: v <= 30, " µs")
+        cpu = [x.cpu_us for x in samples[("mvi-hello", 32)]]
+        p99 = [x.p99_ms for x in samples[("mvi-hello", 32)]]
+        add("hello, 32 conns: p99 latency", hello32["p99_ms"], "≤ 2 ms", lambda v: v <= 2, " ms", (min(p99), max(p99)))
+        add("hello, 32 conns: CPU per request", hello32["cpu_us"], "≤ 30 µs", lambda v: v <= 30, " µs",
+            (min(cpu), max(cpu)))
     for conns in CONNECTIONS:
-        add(f"100k floats, {conns} conn{'s' if conns > 1 else ''}: req/s vs FastAPI List[float]",
-            ratio(r("mvi-floats", conns), r("fastapi-floats-list", conns)), "≥ 20×", lambda v: v >= 20, "×")
-        add(f"100k floats, {conns} conn{'s' if conns > 1 else ''}: req/s vs FastAPI json.loads",
-            ratio(r("mvi-floats", conns), r("fastapi-floats-raw", conns)), "≥ 6×", lambda v: v >= 6, "×")
+        c = f"{conns} conn{'s' if conns > 1 else ''}"
+        add_ratio(f"100k floats, {c}: req/s vs FastAPI List[float]", ("mvi-floats", conns),
+                  ("fastapi-floats-list", conns), "≥ 20×", lambda v: v >= 20)
+        add_ratio(f"100k floats, {c}: req/s vs FastAPI json.loads", ("mvi-floats", conns),
+                  ("fastapi-floats-raw", conns), "≥ 6×", lambda v: v >= 6)
     for row in startup:
         if row.label.startswith("mvi"):
-            add("idle RSS of the hello service", statistics.median(row.idle_rss_kib) / 1024, "≤ 40 MiB",
-                lambda v: v <= 40, " MiB")
-            add("start to ready minus the service's import", statistics.median(row.ready_ms) - row.import_ms,
-                "≤ 300 ms", lambda v: v <= 300, " ms")
+            rss = [k / 1024 for k in row.idle_rss_kib]
+            add("idle RSS of the hello service", statistics.median(rss), "≤ 40 MiB", lambda v: v <= 40, " MiB",
+                (min(rss), max(rss)))
+            ready = [t - row.import_ms for t in row.ready_ms]
+            add("start to ready minus the service's import", statistics.median(ready), "≤ 300 ms",
+                lambda v: v <= 300, " ms", (min(ready), max(ready)))
     return rows
 
 
-def render(opts, results: dict, startup: list, meta: dict) -> str:
+def render(opts, results: dict, samples: dict, startup: list, meta: dict) -> str:
     lines = []
     m, v = meta["machine"], meta["versions"]
     lines += [
@@ -708,10 +729,11 @@ def render(opts, results: dict, startup: list, meta: dict) -> str:
             lines.append(f"| {row.label} | {statistics.median(row.idle_rss_kib) / 1024:.1f} | {ready:.0f} | "
                          f"{row.import_ms:.0f} | {ready - row.import_ms:.0f} |")
         lines.append("")
-    rows = targets(results, startup)
+    rows = targets(results, samples, startup)
     if rows:
-        lines += ["| target | measured | goal | |", "|---|---:|---:|---|"]
-        lines += [f"| {name} | {value} | {goal} | {met} |" for name, value, goal, met in rows]
+        lines += ["Targets (ratios: the median of the per-repeat ratios; range: over the repeats):", "",
+                  "| target | measured | range | goal | |", "|---|---:|---:|---:|---|"]
+        lines += [f"| {name} | {value} | {rng} | {goal} | {met} |" for name, value, rng, goal, met in rows]
         lines.append("")
     return "\n".join(lines)
 
@@ -809,7 +831,12 @@ def benchmark(opts, payloads: Payloads, logdir: Path) -> None:
     results = {key: median_sample(v) for key, v in samples.items()}
     elapsed = time.monotonic() - started
     meta["elapsed"] = f"{elapsed / 60:.1f} min"
-    text = render(opts, results, startup, meta)
+    text = render(opts, results, samples, startup, meta)
+    if opts.json:
+        raw = {"meta": meta, "samples": [{"config": key, "conns": conns, "repeat": i + 1, **vars(x)}
+                                         for (key, conns), xs in samples.items() for i, x in enumerate(xs)],
+               "startup": [vars(row) for row in startup]}
+        opts.json.write_text(json.dumps(raw, indent=1))
     print()
     print(text)
     if opts.out:
@@ -827,6 +854,7 @@ def parse_args(argv):
     p.add_argument("--warmup", type=float, default=1.0, help="seconds of unmeasured load before each measurement")
     p.add_argument("--repeats", type=int, help="interleaved repeats per configuration (default 3, --quick 1)")
     p.add_argument("--out", type=Path, help="write the results into this markdown file (between its markers)")
+    p.add_argument("--json", type=Path, help="also write every raw sample to this JSON file")
     p.add_argument("--smoke", action="store_true", help="CI check: both servers answer correctly; no numbers")
     p.add_argument("--bin", type=Path, help="mvi-runtime binary (default $MVI_RUNTIME_BIN, else build/mvi-runtime)")
     p.add_argument("--only", action="append", default=[], metavar="SUBSTR",
