@@ -4,6 +4,7 @@
 // Ordering rule: whoever holds a Responder must be destroyed before the Server (it posts to the
 // Server's io_context).
 #include "mvi/http/server.hpp"
+#include "mvi/core/thread.hpp"
 
 #include <algorithm>
 #include <array>
@@ -554,7 +555,10 @@ std::uint16_t Server::listen(const std::string& host, std::uint16_t port) {
 
 void Server::start(int io_threads) {
   net::dispatch(impl_->acceptor.get_executor(), [impl = impl_.get()] { impl->do_accept(); });
-  for (int i = 0; i < io_threads; ++i) impl_->threads.emplace_back([impl = impl_.get()] { impl->ioc.run(); });
+  for (int i = 0; i < io_threads; ++i) impl_->threads.emplace_back([impl = impl_.get()] {
+      core::name_this_thread("mvi-io");
+      impl->ioc.run();
+    });
 }
 
 void Server::set_closing() { impl_->closing.store(true); }

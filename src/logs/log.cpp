@@ -3,6 +3,7 @@
 // and the globals live for the whole process (they are never destroyed, so late logging during
 // static destruction stays safe).
 #include "mvi/logs/log.hpp"
+#include "mvi/core/thread.hpp"
 
 #include <condition_variable>
 #include <cstdio>
@@ -39,6 +40,8 @@ State& state() {
 thread_local const CallContext* t_call = nullptr;
 
 void writer_loop() {
+  core::name_this_thread("mvi-log");
+  core::schedule_as_batch();
   State& s = state();
   std::unique_lock lock(s.mutex);
   while (true) {

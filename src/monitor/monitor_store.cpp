@@ -4,6 +4,7 @@
 // Ordering rule: the writer connection is used only by the writer thread once the constructor has started it;
 // the destructor drains the queue before joining it, and the connections close after the thread is gone.
 #include "mvi/monitor/monitor_store.hpp"
+#include "mvi/core/thread.hpp"
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -726,7 +727,11 @@ json MonitorStore::Impl::query(const std::vector<std::string>& variables, std::o
 
 MonitorStore::MonitorStore(MonitorOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
   impl_->open();
-  impl_->writer = std::thread([impl = impl_.get()] { impl->run(); });
+  impl_->writer = std::thread([impl = impl_.get()] {
+    core::name_this_thread("mvi-monitor");
+    core::schedule_as_batch();
+    impl->run();
+  });
 }
 
 MonitorStore::~MonitorStore() {

@@ -4,6 +4,7 @@
 // Thread-safety: only enqueue(), stop() and stats() run on other threads; everything else runs on the
 // dispatcher thread. Ordering rule: io_context is declared before the targets, so it is destroyed last.
 #include "mvi/notify/dispatcher.hpp"
+#include "mvi/core/thread.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -343,7 +344,11 @@ void Dispatcher::start() {
   std::lock_guard lock(impl_->mutex);
   if (impl_->thread.joinable() || impl_->stop_requested) return;
   impl_->accepting = true;
-  impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+  impl_->thread = std::thread([impl = impl_.get()] {
+    core::name_this_thread("mvi-notify");
+    core::schedule_as_batch();
+    impl->run();
+  });
 }
 
 void Dispatcher::enqueue(const state::Notification& n, const std::string& service_name,

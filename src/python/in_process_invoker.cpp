@@ -9,6 +9,7 @@
 #include "build.hpp"
 #include "convert.hpp"
 #include "mvi/logs/log.hpp"
+#include "mvi/core/thread.hpp"
 #include "native.hpp"
 
 namespace py = pybind11;
@@ -113,6 +114,10 @@ void InProcessInvoker::stop() {
 }
 
 void InProcessInvoker::run_worker() {
+  core::name_this_thread("mvi-exec");
+  // Waiting under SCHED_BATCH lets the I/O thread queue every ready request before this one runs;
+  // the user's code runs under the normal policy, which the threads and processes it starts inherit.
+  core::schedule_as_batch();
   // A thread state registered with PyGILState, kept for the thread's life, so that nested
   // PyGILState_Ensure/pybind11 acquisitions in user or library code find it.
   PyGILState_STATE gil_state = PyGILState_Ensure();
@@ -135,6 +140,7 @@ void InProcessInvoker::run_worker() {
     // One wake-up serves the whole batch; each call is still answered as soon as it returns, with
     // the GIL released first, so a slow call never delays a fast one queued before it.
     busy_.fetch_add(1, std::memory_order_relaxed);
+    core::schedule_as_normal();
     for (auto& item : batch) {
       auto asked = std::chrono::steady_clock::now();
       PyEval_RestoreThread(thread_state);
@@ -148,6 +154,7 @@ void InProcessInvoker::run_worker() {
       }
       if (result) item.done(std::move(*result));
     }
+    core::schedule_as_batch();
     busy_.fetch_sub(1, std::memory_order_relaxed);
     batch.clear();
   }

@@ -1,6 +1,7 @@
 // Signal watcher: a detached-for-life thread in sigwait. Its callback may call _exit for a
 // second signal; otherwise it only flips flags and notifies the main thread.
 #include "mvi/runtime/signals.hpp"
+#include "mvi/core/thread.hpp"
 
 #include <csignal>
 #include <pthread.h>
@@ -24,6 +25,7 @@ void block_signals() {
 
 SignalWatcher::SignalWatcher(std::function<void(int, int)> on_signal) : on_signal_(std::move(on_signal)) {
   thread_ = std::thread([this] {
+    core::name_this_thread("mvi-signals");
     sigset_t set = handled_set();
     int count = 0;
     while (true) {
