@@ -56,6 +56,37 @@ std::optional<json> to_json(sj::dom::element e, std::size_t depth, std::size_t m
   return std::nullopt;
 }
 
+// Writes the numbers of a rectangular nested array in C order, converted to T; false at the first
+// ragged row or anything but an int64/double (big ints, bools, strings, nulls: the general path decides).
+template <class T>
+bool fill(sj::dom::element node, const std::vector<std::int64_t>& shape, std::size_t depth, std::uint8_t*& out,
+          bool& all_int) {
+  if (node.type() != sj::dom::element_type::ARRAY) return false;
+  sj::dom::array arr = node.get_array().value_unsafe();
+  if (static_cast<std::int64_t>(arr.size()) != shape[depth]) return false;
+  if (depth + 1 < shape.size()) {
+    for (sj::dom::element item : arr)
+      if (!fill<T>(item, shape, depth + 1, out, all_int)) return false;
+    return true;
+  }
+  // The innermost rows hold nearly every number: one tight loop, no recursion, no intermediate vector.
+  // memcpy of a T compiles to one store and keeps the byte buffer free of aliasing questions.
+  for (sj::dom::element item : arr) {
+    T v;
+    switch (item.type()) {
+      case sj::dom::element_type::DOUBLE:
+        v = static_cast<T>(item.get_double().value_unsafe());
+        all_int = false;
+        break;
+      case sj::dom::element_type::INT64: v = static_cast<T>(item.get_int64().value_unsafe()); break;
+      default: return false;
+    }
+    std::memcpy(out, &v, sizeof v);
+    out += sizeof v;
+  }
+  return true;
+}
+
 // Packs a rectangular array of numbers; nullopt for anything else (the general path decides).
 std::optional<json> pack(sj::dom::element e, const schema::TypeDesc& t) {
   const bool f32 = t.dtype == "float32";
@@ -71,52 +102,25 @@ std::optional<json> pack(sj::dom::element e, const schema::TypeDesc& t) {
   if (shape.empty()) return std::nullopt;
   std::size_t total = 1;
   for (auto d : shape) total *= static_cast<std::size_t>(d);
-  std::vector<double> values;
-  values.reserve(total);
-  bool all_int = true;
-  // Depth-first over the nested arrays, checking each row's length against the shape.
-  struct Walk {
-    std::vector<std::int64_t>& shape;
-    std::vector<double>& values;
-    bool& all_int;
-    bool operator()(sj::dom::element node, std::size_t depth) {
-      if (depth == shape.size()) {
-        switch (node.type()) {
-          case sj::dom::element_type::DOUBLE: values.push_back(node.get_double().value_unsafe()); all_int = false; return true;
-          case sj::dom::element_type::INT64: values.push_back(static_cast<double>(node.get_int64().value_unsafe())); return true;
-          default: return false;  // big ints, bools, strings, nulls: the general path
-        }
-      }
-      if (node.type() != sj::dom::element_type::ARRAY) return false;
-      auto arr = node.get_array().value_unsafe();
-      if (static_cast<std::int64_t>(arr.size()) != shape[depth]) return false;
-      for (auto item : arr)
-        if (!(*this)(item, depth + 1)) return false;
-      return true;
-    }
-  } walk{shape, values, all_int};
-  if (!walk(e, 0)) return std::nullopt;
 
-  std::string dtype = t.dtype.empty() ? (all_int ? "int64" : "float64") : t.dtype;
-  std::vector<std::uint8_t> bytes;
-  if (dtype == "int64") {
-    bytes.resize(values.size() * sizeof(std::int64_t));
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      if (std::fabs(values[i]) > 9007199254740992.0) return std::nullopt;  // not exact as a double
-      auto n = static_cast<std::int64_t>(values[i]);
-      std::memcpy(bytes.data() + i * sizeof n, &n, sizeof n);
-    }
-  } else if (dtype == "float32") {
-    bytes.resize(values.size() * sizeof(float));
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      auto f = static_cast<float>(values[i]);
-      std::memcpy(bytes.data() + i * sizeof f, &f, sizeof f);
-    }
-  } else {
-    bytes.resize(values.size() * sizeof(double));
-    std::memcpy(bytes.data(), values.data(), bytes.size());
+  bool all_int = true;
+  std::vector<std::uint8_t> bytes(total * (f32 ? sizeof(float) : sizeof(double)));
+  std::uint8_t* out = bytes.data();
+  if (f32) {
+    if (!fill<float>(e, shape, 0, out, all_int)) return std::nullopt;
+    return schema::make_packed("float32", shape, std::move(bytes));
   }
-  return schema::make_packed(dtype, shape, std::move(bytes));
+  if (!fill<double>(e, shape, 0, out, all_int)) return std::nullopt;
+  if (!t.dtype.empty() || !all_int) return schema::make_packed("float64", shape, std::move(bytes));
+  // No dtype declared and only integers: int64, as numpy would infer, rewritten in place (same width).
+  for (std::size_t i = 0; i < total; ++i) {
+    double d;
+    std::memcpy(&d, bytes.data() + i * sizeof d, sizeof d);
+    if (std::fabs(d) > 9007199254740992.0) return std::nullopt;  // was not exact as a double
+    auto n = static_cast<std::int64_t>(d);
+    std::memcpy(bytes.data() + i * sizeof n, &n, sizeof n);
+  }
+  return schema::make_packed("int64", shape, std::move(bytes));
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 // Ordering rule: whoever holds a Responder must be destroyed before the Server (it posts to the
 // Server's io_context).
 #include "mvi/http/server.hpp"
-#include "mvi/core/thread.hpp"
 
 #include <algorithm>
 #include <array>
@@ -31,6 +30,7 @@
 #include "mvi/core/error.hpp"
 #include "mvi/http/request_checks.hpp"
 #include "mvi/core/request_id.hpp"
+#include "mvi/core/thread.hpp"
 #include "mvi/logs/log.hpp"
 
 namespace mvi::http {
@@ -46,6 +46,41 @@ std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 std::chrono::steady_clock::duration seconds(double s) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
 }
+
+// Bodies of known length above this size are read without Beast's body parser (Session::read_body_directly),
+// with room for simdjson's padding, so they are parsed in place, never copied.
+constexpr std::uint64_t kPaddedBodyFrom = 16 * 1024;
+constexpr std::size_t kJsonPadding = 64;
+
+// Smaller and chunked request bodies, read by Beast into a std::string by appending. Beast's string_body
+// resizes (zero-fills) each chunk and then copies into it: one more pass over memory than needed.
+struct RequestBody {
+  using value_type = std::string;
+
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(bhttp::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+
+    void init(const boost::optional<std::uint64_t>&, beast::error_code& ec) { ec = {}; }
+
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
+      ec = {};
+      std::size_t n = 0;
+      for (auto b : beast::buffers_range_ref(buffers)) {
+        body_.append(static_cast<const char*>(b.data()), b.size());
+        n += b.size();
+      }
+      return n;
+    }
+
+    void finish(beast::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
 }  // namespace
 
 struct Server::Impl {
@@ -172,8 +207,6 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto rejection = check_framing(pending_)) return reject(*rejection);
     if (auto cl = parser_->content_length(); cl && *cl > server_.limits.max_body_size)
       return reject({413, "Request body too large: the limit is " + std::to_string(server_.limits.max_body_size) + " bytes"});
-    // Room for simdjson's padding up front, so a large JSON body is parsed in place, never copied.
-    if (auto cl = parser_->content_length(); cl && *cl > 16 * 1024) req.body().reserve(*cl + 64);
     keep_alive_ = req.keep_alive();
     head_ = pending_.method == "HEAD";
     ++requests_;
@@ -204,7 +237,38 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_body() {
     if (parser_->is_done()) return on_read({}, 0);
     stream_.expires_after(seconds(server_.limits.body_timeout_s));
+    if (auto length = parser_->content_length(); length && !parser_->chunked() && *length > kPaddedBodyFrom)
+      return read_body_directly(static_cast<std::size_t>(*length));
     bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  // A large body of known length bypasses Beast's body parser: the kernel copies the socket's data
+  // straight into the body (one copy instead of two), as much per read as it holds, so a body is
+  // assembled in few large pieces and is still in cache when it is parsed. The Content-Length was
+  // checked against the limit already; memory is committed only as data arrives.
+  void read_body_directly(std::size_t length) {
+    std::string& body = parser_->get().body();
+    body.reserve(length + kJsonPadding);
+    const std::size_t early = std::min(buffer_.size(), length);  // arrived with the header
+    body.assign(static_cast<const char*>(buffer_.data().data()), early);
+    buffer_.consume(early);
+    read_more_body(length);
+  }
+
+  void read_more_body(std::size_t length) {
+    std::string& body = parser_->get().body();
+    const std::size_t have = body.size();
+    if (have == length) return on_read({}, 0);
+    beast::error_code ec;
+    const std::size_t ready = stream_.socket().available(ec);
+    const std::size_t want = std::min(length - have, std::max<std::size_t>(ec ? 0 : ready, 64 * 1024));
+    body.resize(have + want);  // within the reserved capacity: no reallocation
+    stream_.async_read_some(net::buffer(body.data() + have, want),
+                            [self = shared_from_this(), have, length](beast::error_code read_ec, std::size_t n) {
+                              self->parser_->get().body().resize(have + n);
+                              if (read_ec) return self->on_read_error(read_ec);
+                              self->read_more_body(length);
+                            });
   }
 
   void on_read_error(beast::error_code ec) {
@@ -453,7 +517,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   Server::Impl& server_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::request_parser<RequestBody>> parser_;
   std::shared_ptr<bhttp::response<bhttp::string_body>> res_;
   net::steady_timer deadline_{stream_.get_executor()};  // the request deadline (504)
   Request pending_;           // the request being read: head first, then the body

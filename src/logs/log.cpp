@@ -3,7 +3,6 @@
 // and the globals live for the whole process (they are never destroyed, so late logging during
 // static destruction stays safe).
 #include "mvi/logs/log.hpp"
-#include "mvi/core/thread.hpp"
 
 #include <condition_variable>
 #include <cstdio>
@@ -13,6 +12,8 @@
 
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
+
+#include "mvi/core/thread.hpp"
 
 namespace mvi::logs {
 namespace {

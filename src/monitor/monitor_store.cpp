@@ -4,7 +4,6 @@
 // Ordering rule: the writer connection is used only by the writer thread once the constructor has started it;
 // the destructor drains the queue before joining it, and the connections close after the thread is gone.
 #include "mvi/monitor/monitor_store.hpp"
-#include "mvi/core/thread.hpp"
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -34,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mvi/core/error.hpp"
+#include "mvi/core/thread.hpp"
 #include "mvi/logs/log.hpp"
 #include "zip_writer.hpp"
 

@@ -4,7 +4,6 @@
 // Thread-safety: only enqueue(), stop() and stats() run on other threads; everything else runs on the
 // dispatcher thread. Ordering rule: io_context is declared before the targets, so it is destroyed last.
 #include "mvi/notify/dispatcher.hpp"
-#include "mvi/core/thread.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -22,6 +21,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "mvi/core/thread.hpp"
 #include "mvi/logs/log.hpp"
 #include "mvi/notify/http_client.hpp"
 #include "mvi/notify/payload.hpp"

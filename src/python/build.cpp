@@ -5,6 +5,7 @@
 #include "convert.hpp"
 #include "mvi/schema/ndarray.hpp"
 #include "mvi/schema/validator.hpp"
+#include "owned_buffer.hpp"
 
 namespace py = pybind11;
 using json = nlohmann::json;
@@ -22,14 +23,15 @@ py::object& lazy_module(py::object& slot, const char* name) {
   return slot;
 }
 
-py::object build_ndarray(const schema::TypeDesc& t, const json& v, FunctionTable& table) {
+py::object build_ndarray(const schema::TypeDesc& t, json& v, FunctionTable& table) {
   py::object& np = lazy_module(table.numpy, "numpy");
   if (auto packed = schema::packed_array(v)) {
-    // One copy from the request's buffer into memory numpy owns (writable, unlike bytes).
-    py::object buffer = steal(PyByteArray_FromStringAndSize(reinterpret_cast<const char*>(packed->data->data()),
-                                                            static_cast<Py_ssize_t>(packed->data->size())));
     py::tuple shape(packed->shape.size());
     for (std::size_t i = 0; i < packed->shape.size(); ++i) shape[i] = py::int_(packed->shape[i]);
+    // The packed bytes move into a Python object that numpy uses in place (writable): no copy.
+    lazy_module(table.native, "_mvi_native");  // registers OwnedBuffer
+    auto& data = static_cast<std::vector<std::uint8_t>&>(v.at("data").get_binary());
+    py::object buffer = py::cast(OwnedBuffer{std::move(data)});
     return np.attr("frombuffer")(buffer, py::arg("dtype") = packed->dtype).attr("reshape")(shape);
   }
   py::object dtype = t.dtype.empty() ? py::none() : py::object(py::str(t.dtype));
@@ -42,7 +44,7 @@ py::object build_dataframe(const json& v, FunctionTable& table) {
   return frame.attr("from_dict")(json_to_py(v));
 }
 
-py::object build_object(const schema::TypeDesc& t, const json& v, FunctionTable& table) {
+py::object build_object(const schema::TypeDesc& t, json& v, FunctionTable& table) {
   py::dict kwargs;
   for (const auto& f : t.fields) {
     auto it = v.find(f.name);
@@ -59,12 +61,12 @@ py::object from_iso(py::object& type, const char* module, const char* attr, cons
 
 }  // namespace
 
-py::object build_value(const schema::TypeDesc& t, const json& v, FunctionTable& table) {
+py::object build_value(const schema::TypeDesc& t, json& v, FunctionTable& table) {
   if (!t.needs_build || v.is_null()) return json_to_py(v);
   switch (t.kind) {
     case schema::Kind::list: {
       py::list items;
-      for (const auto& item : v) items.append(build_value(t.items[0], item, table));
+      for (auto& item : v) items.append(build_value(t.items[0], item, table));
       switch (t.container) {
         case schema::Container::tuple: return py::tuple(items);
         case schema::Container::set: return steal(PySet_New(items.ptr()));

@@ -24,6 +24,7 @@ struct FunctionTable {
   pybind11::object datetime_type, date_type, time_type, uuid_type;
   pybind11::object numpy;   // imported on first ndarray argument
   pybind11::object pandas;  // imported on first DataFrame argument
+  pybind11::object native;  // _mvi_native, imported on first packed ndarray (it defines OwnedBuffer)
 
   void clear() { *this = FunctionTable{}; }
 };

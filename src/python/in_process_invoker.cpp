@@ -8,8 +8,8 @@
 
 #include "build.hpp"
 #include "convert.hpp"
-#include "mvi/logs/log.hpp"
 #include "mvi/core/thread.hpp"
+#include "mvi/logs/log.hpp"
 #include "native.hpp"
 
 namespace py = pybind11;

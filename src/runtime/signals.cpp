@@ -1,10 +1,11 @@
 // Signal watcher: a detached-for-life thread in sigwait. Its callback may call _exit for a
 // second signal; otherwise it only flips flags and notifies the main thread.
 #include "mvi/runtime/signals.hpp"
-#include "mvi/core/thread.hpp"
 
 #include <csignal>
 #include <pthread.h>
+
+#include "mvi/core/thread.hpp"
 
 namespace mvi::runtime {
 namespace {
