@@ -29,6 +29,8 @@ struct State {
   std::condition_variable drained;
   std::deque<std::string> queue;
   bool writing = false;
+  bool urgent = false;        // an error was queued: write without lingering
+  int flush_waiters = 0;      // flush() callers waiting for the queue to drain
   std::atomic<std::uint64_t> dropped{0};
   std::shared_ptr<spdlog::sinks::sink> sink;
 };
@@ -40,6 +42,12 @@ State& state() {
 
 thread_local const CallContext* t_call = nullptr;
 
+// The writer lingers this long after the first queued line, so a busy server writes many lines per
+// system call and wakes the writer ~100 times a second instead of once per request. A flush, a full batch
+// or an error cuts the wait short.
+constexpr auto kLinger = std::chrono::milliseconds(10);
+constexpr std::size_t kBatchLines = 256;
+
 void writer_loop() {
   core::name_this_thread("mvi-log");
   core::schedule_as_batch();
@@ -47,6 +55,8 @@ void writer_loop() {
   std::unique_lock lock(s.mutex);
   while (true) {
     s.wake.wait(lock, [&] { return !s.queue.empty(); });
+    s.wake.wait_for(lock, kLinger, [&] { return s.queue.size() >= kBatchLines || s.urgent || s.flush_waiters > 0; });
+    s.urgent = false;
     std::deque<std::string> batch;
     batch.swap(s.queue);
     s.writing = true;
@@ -138,7 +148,9 @@ void emit(Record record) {
     record.message += "… [truncated " + std::to_string(dropped) + " bytes]";
   }
   std::string line = format(record);
+  const bool urgent = record.level >= Level::error;
   s.ring.push(std::move(record));
+  bool wake = false;
   {
     std::lock_guard lock(s.mutex);
     if (s.queue.size() >= s.options.queue_capacity) {
@@ -146,14 +158,20 @@ void emit(Record record) {
       return;
     }
     s.queue.push_back(std::move(line));
+    // Only the first line wakes an idle writer; in between it lingers (see kLinger) unless this ends that.
+    wake = s.queue.size() == 1 || s.queue.size() == kBatchLines || urgent;
+    s.urgent = s.urgent || urgent;
   }
-  s.wake.notify_one();
+  if (wake) s.wake.notify_one();
 }
 
 void flush(std::chrono::milliseconds timeout) {
   State& s = state();
   std::unique_lock lock(s.mutex);
+  ++s.flush_waiters;
+  s.wake.notify_one();
   s.drained.wait_for(lock, timeout, [&] { return s.queue.empty() && !s.writing; });
+  --s.flush_waiters;
 }
 
 std::uint64_t dropped_lines() noexcept { return state().dropped.load(std::memory_order_relaxed); }

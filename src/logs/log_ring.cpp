@@ -16,8 +16,6 @@ void LogRing::push(Record record) {
   {
     std::lock_guard lock(mutex_);
     record.seq = next_seq_++;
-    records_.push_back(record);
-    while (records_.size() > capacity_) records_.pop_front();
     auto it = subscribers_.begin();
     while (it != subscribers_.end()) {
       if (auto s = it->lock()) {
@@ -27,6 +25,10 @@ void LogRing::push(Record record) {
         it = subscribers_.erase(it);
       }
     }
+    // Followers get the record after the lock is released, so the ring keeps a copy only when there are any.
+    if (live.empty()) records_.push_back(std::move(record));
+    else records_.push_back(record);
+    while (records_.size() > capacity_) records_.pop_front();
   }
   for (const auto& s : live) s->listener(record);
 }

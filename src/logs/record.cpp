@@ -1,6 +1,7 @@
 // Record formatting. Pure functions; thread-safe.
 #include "mvi/logs/record.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <ctime>
@@ -46,37 +47,80 @@ double unix_seconds(std::chrono::system_clock::time_point t) noexcept {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
+namespace {
+// "2026-01-02T03:04:05." for the second of `t`, cached per thread: a busy server logs many lines a second,
+// and gmtime_r plus snprintf cost more than the rest of a line.
+std::string_view second_prefix(std::time_t t) {
+  thread_local std::time_t cached_second = -1;
+  thread_local char cached[48];
+  thread_local std::size_t length = 0;
+  if (t != cached_second) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    const int n = std::snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+                                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    length = n > 0 ? std::min(static_cast<std::size_t>(n), sizeof cached - 1) : 0;
+    cached_second = t;
+  }
+  return {cached, length};
+}
+
+void append_time(std::string& out, std::chrono::system_clock::time_point tp) {
+  const auto ms_total = std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count();
+  auto seconds = static_cast<std::time_t>(ms_total / 1000);
+  auto ms = static_cast<int>(ms_total % 1000);
+  if (ms < 0) {  // before 1970: floor, not truncation
+    ms += 1000;
+    --seconds;
+  }
+  out += second_prefix(seconds);
+  const char digits[4] = {static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
+                          static_cast<char>('0' + ms % 10), 'Z'};
+  out.append(digits, 4);
+}
+
+// CR and LF become the two characters \r and \n, so a message can never start a line of its own.
+void append_escaped(std::string& out, std::string_view text) {
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t at = text.find_first_of("\r\n", start);
+    if (at == std::string_view::npos) break;
+    out.append(text.data() + start, at - start);
+    out += text[at] == '\n' ? "\\n" : "\\r";
+    start = at + 1;
+  }
+  out.append(text.data() + start, text.size() - start);
+}
+}  // namespace
+
 std::string iso_time(std::chrono::system_clock::time_point tp) {
-  auto t = std::chrono::system_clock::to_time_t(tp);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
+  std::string out;
+  append_time(out, tp);
+  return out;
 }
 
 std::string format_text(const Record& r, std::string_view service) {
-  std::string out = iso_time(r.time);
+  std::string out;
+  out.reserve(64 + r.logger.size() + r.message.size() + r.entrypoint.size() + r.request_id.size() +
+              r.traceback.size() * 2);
+  append_time(out, r.time);
   out += ' ';
   std::string_view level = level_name(r.level);
   out += level;
   out.append(level.size() < 8 ? 8 - level.size() : 1, ' ');
-  auto escaped = [&out](std::string_view text) {
-    for (char c : text) {
-      if (c == '\n') out += "\\n";
-      else if (c == '\r') out += "\\r";
-      else out += c;
-    }
-  };
-  escaped(r.logger);
+  append_escaped(out, r.logger);
   out += ": ";
-  escaped(r.message);
+  append_escaped(out, r.message);
   if (!r.request_id.empty()) {
     out += " [";
-    if (!r.entrypoint.empty()) out += "entrypoint=" + r.entrypoint + " ";
-    out += "request_id=" + r.request_id + "]";
+    if (!r.entrypoint.empty()) {
+      out += "entrypoint=";
+      out += r.entrypoint;
+      out += ' ';
+    }
+    out += "request_id=";
+    out += r.request_id;
+    out += ']';
   }
   out += '\n';
   std::size_t start = 0;
