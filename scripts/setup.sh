@@ -13,6 +13,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache
   python3 python3-dev python3-pytest
   pybind11-dev libboost-dev nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev
+  libmimalloc-dev
   python3-numpy python3-pandas python3-pydantic
   chromium
   libssl-dev python3-aiosmtpd openssl
