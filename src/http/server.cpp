@@ -461,32 +461,55 @@ class Session : public std::enable_shared_from_this<Session> {
   void write(Response response, bool counted) {
     if (response.stream && counted && !head_) return start_stream(std::move(response));
     response.stream = nullptr;  // HEAD: the headers only
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
-    res->version(version_);
-    res->result(static_cast<unsigned>(response.status));
-    res->set(bhttp::field::content_type, response.content_type);
-    for (auto& h : response.headers) res->insert(h.name, h.value);
     const bool bodiless = response.status < 200 || response.status == 204 || response.status == 304;
-    if (!bodiless) res->body() = std::move(response.body);
     const std::size_t max_requests = server_.limits.max_requests_per_connection;
-    bool keep = keep_alive_ && !response.close && !server_.closing.load(std::memory_order_relaxed) &&
-                (max_requests == 0 || requests_ < max_requests);
-    res->keep_alive(keep);
-    if (bodiless) {
-      res->erase(bhttp::field::content_length);  // RFC 9110: none on 1xx/204
-    } else {
-      res->prepare_payload();
-      if (head_) res->body().clear();  // Content-Length stays that of the GET answer
+    const bool keep = keep_alive_ && !response.close && !server_.closing.load(std::memory_order_relaxed) &&
+                      (max_requests == 0 || requests_ < max_requests);
+    // The head is serialised here into one reused string and written with the body in one gather write:
+    // Beast's field list and serializer cost an allocation per header and most of the write path's CPU.
+    std::string& head = head_text_;
+    head.clear();
+    head += version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    head += std::to_string(response.status);
+    head += ' ';
+    head += reason(response.status);
+    head += "\r\n";
+    if (!response.content_type.empty()) append_field(head, "Content-Type", response.content_type);
+    for (const auto& h : response.headers) append_field(head, h.name, h.value);
+    if (version_ == 10 && keep) head += "Connection: keep-alive\r\n";
+    if (version_ != 10 && !keep) head += "Connection: close\r\n";
+    if (!bodiless) {  // RFC 9110: no Content-Length on 1xx/204/304; on HEAD, that of the GET answer
+      head += "Content-Length: ";
+      head += std::to_string(response.body.size());
+      head += "\r\n";
     }
-    res_ = res;
+    head += "\r\n";
+    body_text_ = bodiless || head_ ? std::string() : std::move(response.body);
     stream_.expires_after(seconds(server_.limits.write_timeout_s));
-    bhttp::async_write(stream_, *res_,
-                       beast::bind_front_handler(&Session::on_write, shared_from_this(), counted, keep));
+    const std::array<net::const_buffer, 2> buffers{net::buffer(head_text_), net::buffer(body_text_)};
+    net::async_write(stream_, buffers, beast::bind_front_handler(&Session::on_write, shared_from_this(), counted, keep));
+  }
+
+  // "Name: value\r\n", with any CR or LF (which would end the head early) replaced by a space.
+  static void append_field(std::string& out, std::string_view name, std::string_view value) {
+    auto clean = [&out](std::string_view text) {
+      for (std::size_t start = 0;;) {
+        const std::size_t at = text.find_first_of("\r\n", start);
+        out.append(text.data() + start, (at == std::string_view::npos ? text.size() : at) - start);
+        if (at == std::string_view::npos) return;
+        out += ' ';
+        start = at + 1;
+      }
+    };
+    clean(name);
+    out += ": ";
+    clean(value);
+    out += "\r\n";
   }
 
   void on_write(bool counted, bool keep, beast::error_code ec, std::size_t) {
     if (counted) server_.in_flight.fetch_sub(1, std::memory_order_relaxed);
-    res_.reset();
+    body_text_ = std::string();  // a large body is freed now, not at the next response
     if (ec) return;
     if (!keep) return linger_close();
     first_ = false;
@@ -518,7 +541,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Server::Impl& server_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<RequestBody>> parser_;
-  std::shared_ptr<bhttp::response<bhttp::string_body>> res_;
+  std::string head_text_;      // the response head being written; its capacity is reused
+  std::string body_text_;      // the response body being written
   net::steady_timer deadline_{stream_.get_executor()};  // the request deadline (504)
   Request pending_;           // the request being read: head first, then the body
   bool responded_ = false;    // this request has its answer (a late one is dropped)
