@@ -52,6 +52,7 @@ void writer_loop() {
   core::name_this_thread("mvi-log");
   core::schedule_as_batch();
   State& s = state();
+  std::string joined;
   std::unique_lock lock(s.mutex);
   while (true) {
     s.wake.wait(lock, [&] { return !s.queue.empty(); });
@@ -61,9 +62,17 @@ void writer_loop() {
     batch.swap(s.queue);
     s.writing = true;
     lock.unlock();
+    // One fwrite for the batch: the interpreter makes C stdio unbuffered (PyConfig.buffered_stdio = 0
+    // calls setvbuf(_IONBF)), so every fwrite would be its own write(2).
+    std::size_t total = 0;
+    for (const auto& line : batch) total += line.size();
+    joined.clear();
+    joined.reserve(total);
+    for (const auto& line : batch) joined += line;
     std::FILE* out = s.options.to_stderr ? stderr : stdout;
-    for (const auto& line : batch) std::fwrite(line.data(), 1, line.size(), out);
+    std::fwrite(joined.data(), 1, joined.size(), out);
     std::fflush(out);
+    if (joined.capacity() > (1u << 20)) joined = std::string();  // a burst's buffer is not kept for good
     lock.lock();
     s.writing = false;
     if (s.queue.empty()) s.drained.notify_all();
