@@ -7,7 +7,8 @@ import collections
 import threading
 import time
 
-from . import _signature
+from ._coerce import coerce
+from ._invalid import Invalid
 
 _LEVELS = {0: logging.INFO, 1: logging.WARNING, 2: logging.CRITICAL}
 _notify_log = logging.getLogger("mvi.notify")
@@ -44,8 +45,8 @@ class LocalBackend:
             if entry is None:
                 raise KeyError(f"unknown parameter {name!r}")
             try:
-                entry[0] = copy.deepcopy(_signature.coerce(value, entry[1]))
-            except _signature.Invalid as exc:
+                entry[0] = copy.deepcopy(coerce(value, entry[1]))
+            except Invalid as exc:
                 raise ValueError(f"parameter {name!r}: {exc}") from None
 
     def get_parameters(self):

@@ -191,23 +191,24 @@ _BY_TYPE = {
     memoryview: _bytes,
 }
 
+# classes of optional packages, checked only when the package is already imported: (module, class, encoder)
+_BY_MODULE_CLASS = [
+    ("numpy", "ndarray", _ndarray),
+    ("numpy", "generic", _numpy_scalar),
+    ("pandas", "DataFrame", _dataframe),
+    ("pandas", "Series", _series),
+]
+
 
 def _find_encoder(obj):
     """The encoder for a type not in _BY_TYPE (subclasses, numpy, pandas, pydantic, dataclasses)."""
-    np = sys.modules.get("numpy")
-    if np is not None:
-        if isinstance(obj, np.ndarray):
-            return _ndarray
-        if isinstance(obj, np.generic):
-            return _numpy_scalar
+    for module, attr, encoder in _BY_MODULE_CLASS:
+        mod = sys.modules.get(module)
+        if mod is not None and isinstance(obj, getattr(mod, attr)):
+            return encoder
     pandas = sys.modules.get("pandas")
-    if pandas is not None:
-        if isinstance(obj, pandas.DataFrame):
-            return _dataframe
-        if isinstance(obj, pandas.Series):
-            return _series
-        if obj is pandas.NA:
-            return lambda obj, depth: None
+    if pandas is not None and obj is pandas.NA:
+        return lambda obj, depth: None
     for module in ("pydantic", "pydantic.v1"):
         pydantic = sys.modules.get(module)
         base = getattr(pydantic, "BaseModel", None)

@@ -10,18 +10,23 @@ import shutil
 import sys
 import threading
 import typing
+from typing import Any, Callable
 
-from . import _backend, _signature, _wrapper
+from . import _backend, _wrapper
+from ._analyse import analyse
+from ._coerce import coerce
+from ._describe import Context, describe_json
+from ._invalid import Invalid
+from ._unsupported import UnsupportedType
 
-METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+HTTPMethod = typing.Literal["GET", "POST", "PUT", "PATCH", "DELETE", "get", "post", "put", "patch", "delete"]
+"""The `method=` of an entrypoint; the runtime reads it case-insensitively."""
+METHODS = frozenset(m.upper() for m in typing.get_args(HTTPMethod))
 RESERVED_NAMES = frozenset(
     {"parameters", "~parameters", "notifications", "logs", "health", "metrics", "docs", "redoc",
      "openapi.json", "status", "~monitor", "login", "static"}
 )  # first path segments of the built-in routes (SPEC §4)
-ENTRYPOINT_DEFAULTS = {
-    "method": "POST", "monitor": False, "disable_http_logs": False,
-    "status_code": 200, "summary": None, "description": None,
-}
+F = typing.TypeVar("F", bound=Callable[..., Any])
 _PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")  # safe as a URL path segment and a JSON key
 
 
@@ -46,7 +51,7 @@ class Service:
     _instance = None
     _instance_lock = threading.Lock()
 
-    def __new__(cls):
+    def __new__(cls) -> "Service":
         with cls._instance_lock:
             if cls._instance is None:
                 instance = super().__new__(cls)
@@ -68,7 +73,7 @@ class Service:
         _backend._reset()
         self._init()
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Callable[..., Any]:
         # only reached for names that are not real attributes: `service.hello(...)` calls the entrypoint
         wrappers = self.__dict__.get("_wrappers", {})
         if name in wrappers:
@@ -77,9 +82,31 @@ class Service:
 
     # ---- entrypoints ----
 
-    def entrypoint(self, func=None, /, **options):
-        """`@service.entrypoint` or `@service.entrypoint(method="GET", ...)`; returns a wrapper that validates and
-        coerces its arguments like the HTTP path does (mvi.ValidationError), then calls the function."""
+    @typing.overload
+    def entrypoint(self, func: F, /, *, method: HTTPMethod = "POST", monitor: bool = False,
+                   disable_http_logs: bool = False, status_code: int = 200, summary: str | None = None,
+                   description: str | None = None) -> F: ...
+
+    @typing.overload
+    def entrypoint(self, func: None = None, /, *, method: HTTPMethod = "POST", monitor: bool = False,
+                   disable_http_logs: bool = False, status_code: int = 200, summary: str | None = None,
+                   description: str | None = None) -> Callable[[F], F]: ...
+
+    def entrypoint(self, func: F | None = None, /, *, method: HTTPMethod = "POST", monitor: bool = False,
+                   disable_http_logs: bool = False, status_code: int = 200, summary: str | None = None,
+                   description: str | None = None, **unknown: Any) -> F | Callable[[F], F]:
+        """Register a function as the entrypoint `/<its __name__>`: `@service.entrypoint` or
+        `@service.entrypoint(method="GET", ...)`. Returns a wrapper that validates and coerces its arguments like
+        the HTTP path does (raising mvi.ValidationError), then calls the function.
+
+        method: the HTTP method (case-insensitive). monitor: store each call's request and response (SPEC §7).
+        disable_http_logs: no access-log line. status_code: the success status, 200 to 599. summary, description:
+        the OpenAPI operation's texts (description defaults to the docstring).
+        Unknown options, bad values, unsupported annotations and reserved names raise at registration."""
+        # unknown options land in **unknown so the error can name the function, which the called form only
+        # learns when it is applied
+        options = {"method": method, "monitor": monitor, "disable_http_logs": disable_http_logs,
+                   "status_code": status_code, "summary": summary, "description": description, **unknown}
         if func is None:
             return lambda f: self._add_entrypoint(f, options)
         return self._add_entrypoint(func, options)
@@ -90,34 +117,34 @@ class Service:
         unknown = sorted(set(options) - set(ENTRYPOINT_DEFAULTS))
         _check(not unknown, TypeError,
                f"{label}: unknown option(s) {', '.join(unknown)}; allowed: {', '.join(ENTRYPOINT_DEFAULTS)}")
-        opts = {**ENTRYPOINT_DEFAULTS, **options}
-        method, status = opts["method"], opts["status_code"]
+        method, status = options["method"], options["status_code"]
         _check(isinstance(method, str) and method.upper() in METHODS, ValueError,
                f"{label}: method must be one of {', '.join(sorted(METHODS))}, got {method!r}")
         # 1xx are interim answers, never a function's final response
         _check(type(status) is int and 200 <= status <= 599, ValueError,
                f"{label}: status_code must be an int from 200 to 599, got {status!r}")
         for flag in ("monitor", "disable_http_logs"):
-            _check(isinstance(opts[flag], bool), TypeError, f"{label}: {flag} must be True or False")
+            _check(isinstance(options[flag], bool), TypeError, f"{label}: {flag} must be True or False")
         for text in ("summary", "description"):
-            _check(opts[text] is None or isinstance(opts[text], str), TypeError, f"{label}: {text} must be a str")
+            _check(options[text] is None or isinstance(options[text], str), TypeError,
+                   f"{label}: {text} must be a str")
         _check(name not in RESERVED_NAMES, ValueError,
                f"{label}: the name clashes with the built-in route /{name}; rename the function")
-        description = opts["description"]
+        description = options["description"]
         if description is None and func.__doc__:
             description = inspect.cleandoc(func.__doc__)
         with self._lock:
             # classes are numbered in the service-wide list, so analysis and commit happen under one lock;
             # a failed analysis leaves the list untouched (it works on a copy)
-            ctx = _signature.Context(self._classes)
-            params, returns = _signature.analyse(func, label, ctx)
+            ctx = Context(self._classes)
+            params, returns = analyse(func, label, ctx)
             _check(name not in self._entrypoints, ValueError, f"{label} is already registered")
             self._classes.extend(ctx.classes[len(self._classes):])
             self._entrypoints[name] = {
                 # the original function: the runtime validates in C++ and must not validate twice
                 "name": name, "function": func, "method": method.upper(), "status_code": status,
-                "monitor": opts["monitor"], "disable_http_logs": opts["disable_http_logs"],
-                "summary": opts["summary"], "description": description,
+                "monitor": options["monitor"], "disable_http_logs": options["disable_http_logs"],
+                "summary": options["summary"], "description": description,
                 "is_async": inspect.iscoroutinefunction(func), "params": params, "returns": returns,
             }
             wrapper = _wrapper.validating_wrapper(func, params, label, self._classes)
@@ -126,15 +153,17 @@ class Service:
 
     # ---- periodic jobs ----
 
-    def call_every(self, seconds, wait_first=False):
-        """`@service.call_every(seconds)`: the runtime calls the function every `seconds`."""
+    def call_every(self, seconds: float, wait_first: bool = False) -> Callable[[F], F]:
+        """`@service.call_every(seconds)`: under the runtime, the function is called every `seconds` (a positive
+        number), first after one period when `wait_first`, else at once. The function takes no arguments (or only
+        ones with defaults) and may be `async def`; it is returned unchanged."""
         if callable(seconds):
             raise TypeError("call_every needs the period first: @service.call_every(seconds)")
         _check(type(seconds) in (int, float) and math.isfinite(seconds) and seconds > 0, ValueError,
                f"call_every: seconds must be a positive number, got {seconds!r}")
         _check(isinstance(wait_first, bool), TypeError, "call_every: wait_first must be True or False")
 
-        def register(func):
+        def register(func: F) -> F:
             name = _function_name(func, "job")
             label = f"job {name!r}"
             for p in inspect.signature(func).parameters.values():
@@ -152,8 +181,13 @@ class Service:
 
     # ---- parameters and monitoring ----
 
-    def add_parameter(self, name, value, *, expose=True, monitor=False, description=None, type=None):
-        """A named value changeable over HTTP; its type is `type` or the type of `value`."""
+    def add_parameter(self, name: str, value: Any, *, expose: bool = True, monitor: bool = False,
+                      description: str | None = None, type: Any = None) -> None:
+        """Declare a named value that can be read and changed over HTTP (`/parameters/<name>`).
+
+        Its type is `type` when given, else the type of `value` (None: any JSON value); values are JSON data
+        (str, int, float, bool, None, list, dict). expose=False makes it read-only over HTTP; monitor=True records
+        every change; description documents it in /openapi.json. A bad name, type or value raises at once."""
         _check(isinstance(name, str) and _PARAMETER_NAME.fullmatch(name), ValueError,
                f"parameter name must be a non-empty str of letters, digits, '_', '.', '-', got {name!r}")
         label = f"parameter {name!r}"
@@ -165,38 +199,39 @@ class Service:
             # the exact type, so True makes a bool parameter, not an int one; None says nothing: any
             annotation = typing.Any if value is None else builtins.type(value)
         try:
-            desc = _signature.describe_json(annotation)
-        except _signature.UnsupportedType as exc:
+            desc = describe_json(annotation)
+        except UnsupportedType as exc:
             hint = "parameters hold JSON values (str, int, float, bool, None, list, dict)"
             raise TypeError(f"{label}: {exc}; {hint}") from None
         try:
-            value = _signature.coerce(value, desc)
-        except _signature.Invalid as exc:
+            value = coerce(value, desc)
+        except Invalid as exc:
             raise ValueError(f"{label}: the initial value does not fit its type: {exc}") from None
         with self._lock:
             _check(name not in self._parameter_names, ValueError, f"{label} is already defined")
             _backend.get().add_parameter(name, value, desc, expose, monitor, description)
             self._parameter_names.add(name)
 
-    def get_parameter(self, name):
-        """The current value; KeyError for an unknown name."""
+    def get_parameter(self, name: str) -> Any:
+        """The current value of parameter `name` (a copy); KeyError for an unknown name."""
         return _backend.get().get_parameter(name)
 
-    def set_parameter(self, name, value):
+    def set_parameter(self, name: str, value: Any) -> None:
         """Validates (lax, like HTTP) and sets; KeyError for an unknown name, ValueError for a wrong type."""
         _backend.get().set_parameter(name, value)
 
-    def get_parameters(self):
+    def get_parameters(self) -> dict[str, Any]:
+        """{name: current value} of every parameter."""
         return _backend.get().get_parameters()
 
-    def store(self, **variables):
-        """Record monitored values (SPEC §7)."""
+    def store(self, **variables: Any) -> None:
+        """Record monitored values, e.g. `service.store(temperature=21.5)` (SPEC §7)."""
         if variables:
             _backend.get().store(variables)
 
     # ---- running ----
 
-    def run(self):
+    def run(self) -> None:
         """Under mvi-runtime: nothing to do. From `python service.py`: become `mvi-runtime service.py`."""
         if _backend.under_runtime():
             return
@@ -229,4 +264,9 @@ class Service:
             }
 
 
+# the options and their defaults, read from entrypoint()'s own signature so that they are written once
+ENTRYPOINT_DEFAULTS = {p.name: p.default for p in inspect.signature(Service.entrypoint).parameters.values()
+                       if p.kind is p.KEYWORD_ONLY}
+
 service = Service()
+"""The one service object (`from mvi import service`): entrypoints, parameters, periodic jobs and run()."""

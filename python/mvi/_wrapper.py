@@ -6,7 +6,8 @@ Thread-safety: a wrapper only reads data fixed at registration; safe from any th
 import functools
 import inspect
 
-from . import _signature
+from ._coerce import coerce
+from ._invalid import Invalid
 from .exceptions import ValidationError
 
 # kinds whose values of exactly this Python type are already what the function gets: no coercion call at all
@@ -47,10 +48,10 @@ def validating_wrapper(func, params, label, classes):
             if exact is object or type(value) is exact:
                 continue
             try:
-                values[name] = _signature.coerce(value, descs[name], classes)
-            except _signature.Invalid as exc:
+                values[name] = coerce(value, descs[name], classes)
+            except Invalid as exc:
                 errors = errors or []
-                errors.extend(((name, *loc), msg) for loc, msg in exc.errors)
+                errors.extend(exc.inside(name))
         if errors:
             raise ValidationError(label, errors)
         return values  # omitted arguments are left to the function's own defaults

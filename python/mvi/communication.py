@@ -2,6 +2,7 @@
 Thread-safety: safe from any thread; delivery is the backend's job and never blocks on the network here."""
 
 import enum
+from collections.abc import Sequence
 
 from . import _backend
 
@@ -9,12 +10,14 @@ __all__ = ["Severity", "notify"]
 
 
 class Severity(enum.IntEnum):
+    """How serious a notification is; plain ints 0-2 are accepted wherever a Severity is."""
+
     INFO = 0
     WARNING = 1
     CRITICAL = 2
 
 
-def _emails(emails):
+def _emails(emails: str | Sequence[str] | None) -> list[str] | None:
     if emails is None:
         return None
     if isinstance(emails, str):
@@ -24,8 +27,13 @@ def _emails(emails):
     return list(emails)
 
 
-def notify(msg: str, severity: Severity = Severity.INFO, *, dashboard: bool = True, emails=None, timer: float = 0):
-    """Raise a notification. Bad arguments raise TypeError/ValueError; delivery problems never raise."""
+def notify(msg: str, severity: Severity | int = Severity.INFO, *, dashboard: bool = True,
+           emails: str | Sequence[str] | None = None, timer: float = 0) -> None:
+    """Raise a notification: logged, kept by the runtime and sent to the configured sinks (SPEC §6).
+
+    dashboard: show it on the dashboard. emails: address(es) to mail it to, when SMTP is configured. timer: seconds
+    during which repeats of the same message are not mailed again. Bad arguments raise TypeError/ValueError;
+    delivery problems never raise."""
     if not isinstance(msg, str):
         raise TypeError(f"notify: msg must be a str, got {type(msg).__name__}")
     if isinstance(severity, bool) or not isinstance(severity, int):

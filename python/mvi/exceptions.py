@@ -3,10 +3,15 @@ ValidationError: raised by a direct call of an entrypoint whose arguments do not
 Thread-safety: plain exception objects; nothing shared."""
 
 import http
+from collections.abc import Iterable
+from typing import Any
 
 
 class HTTPException(Exception):
-    def __init__(self, status_code: int, detail=None, headers: dict | None = None):
+    """Raise it in an entrypoint to answer with `status_code` and the body `{"detail": detail}`; `detail` is any
+    JSON-able value (default: the status's reason phrase), `headers` extra response headers."""
+
+    def __init__(self, status_code: int, detail: Any = None, headers: dict[str, str] | None = None) -> None:
         if isinstance(status_code, bool) or not isinstance(status_code, int):
             raise TypeError(f"HTTPException: status_code must be an int, got {status_code!r}")
         if not 100 <= status_code <= 599:
@@ -23,25 +28,29 @@ class HTTPException(Exception):
         self.detail = detail
         self.headers = dict(headers) if headers is not None else None
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.status_code}: {self.detail}"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
 
 
 class ValidationError(ValueError):
     """Arguments of a direct entrypoint call that do not fit its annotations (the HTTP path answers 422).
-    `errors()` lists each problem as {"loc": (argument, *path inside it), "msg": text}."""
+    `errors()` lists each problem as {"type": pydantic's error type, "loc": (argument, *path inside it),
+    "msg": text}, the type and location the HTTP path reports under "body"."""
 
-    def __init__(self, label: str, errors):
-        self._errors = [{"loc": tuple(loc), "msg": msg} for loc, msg in errors]
+    def __init__(self, label: str, errors: Iterable[tuple[Any, ...]]) -> None:
+        # each error is (loc, msg, type); (loc, msg) alone is a "value_error", as pydantic calls an unnamed one
+        self._errors = [{"type": str(rest[0]) if rest else "value_error", "loc": tuple(loc), "msg": msg}
+                        for loc, msg, *rest in errors]
         self.label = label
         lines = [f"{_loc_text(e['loc'])}: {e['msg']}" for e in self._errors]
         count = len(lines)
         super().__init__(f"{label}: {count} validation error{'s' if count != 1 else ''}\n  " + "\n  ".join(lines))
 
-    def errors(self):
+    def errors(self) -> list[dict[str, Any]]:
+        """Each problem as {"type": ..., "loc": (argument, *path inside it), "msg": text}, in the order found."""
         return [dict(e) for e in self._errors]
 
 

@@ -3,9 +3,28 @@
 access (module `__getattr__`), so `from mvi.types import ArrayInput` needs numpy only when it is actually used.
 Thread-safety: the lazy classes are created under a lock, once; NDArray markers are immutable."""
 
+import copy
 import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NoReturn
 
 __all__ = ["NDArray", "ArrayInput", "ArrayOutput", "DataFrameInput", "DataFrameOutput"]
+
+if TYPE_CHECKING:  # what type checkers see of the lazy classes below; at run time __getattr__ creates them
+    import numpy
+    import pandas
+
+    class ArrayInput(numpy.ndarray):
+        """A `numpy.ndarray` argument (Daeploy compatible)."""
+
+    class ArrayOutput(numpy.ndarray):
+        """A `numpy.ndarray` return value (Daeploy compatible)."""
+
+    class DataFrameInput(pandas.DataFrame):
+        """A `pandas.DataFrame` argument (Daeploy compatible)."""
+
+    class DataFrameOutput(pandas.DataFrame):
+        """A `pandas.DataFrame` return value (Daeploy compatible)."""
 
 
 class NDArray:
@@ -23,8 +42,10 @@ class NDArray:
     """
 
     __slots__ = ("dtype", "shape")
+    dtype: Any
+    shape: tuple[int | None, ...] | None
 
-    def __init__(self, dtype=None, shape=None):
+    def __init__(self, dtype: Any = None, shape: Iterable[int | None] | None = None) -> None:
         if shape is not None:
             if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
                 raise TypeError(f"NDArray: shape must be a sequence of ints or None, got {shape!r}")
@@ -35,16 +56,16 @@ class NDArray:
         object.__setattr__(self, "dtype", dtype)
         object.__setattr__(self, "shape", shape)
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
         raise AttributeError("NDArray markers are immutable")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"NDArray(dtype={self.dtype!r}, shape={self.shape!r})"
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, NDArray) and (self.dtype, self.shape) == (other.dtype, other.shape)
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         try:
             return hash((NDArray, self.dtype, self.shape))
         except TypeError:  # e.g. an unhashable dtype object
@@ -54,77 +75,51 @@ class NDArray:
 # ---- Daeploy-compatible classes, created on first access ----
 
 
+def _daeploy_class(base, name, doc, schema, convert):
+    """A subclass of `base` usable as a pydantic v1 field type (Daeploy's hooks): `convert` makes the value,
+    `schema` is merged into the field's JSON Schema."""
+
+    def get_validators(cls):
+        yield cls.validate
+
+    def modify_schema(cls, field_schema):
+        field_schema.update(copy.deepcopy(schema))  # a fresh copy: pydantic may edit the schema it is given
+
+    return type(base)(name, (base,), {
+        "__doc__": doc,
+        "__get_validators__": classmethod(get_validators),
+        "__modify_schema__": classmethod(modify_schema),
+        "validate": classmethod(lambda cls, value: convert(value)),
+    })
+
+
 def _array_classes():
     import numpy as np
 
-    class ArrayInput(np.ndarray):
-        """A `numpy.ndarray` argument (Daeploy compatible): the JSON array becomes `numpy.array(value)`."""
-
-        @classmethod
-        def __get_validators__(cls):  # pydantic v1, for use inside users' own models
-            yield cls.validate
-
-        @classmethod
-        def __modify_schema__(cls, field_schema):
-            field_schema.update(type="array", items={})
-
-        @classmethod
-        def validate(cls, value):
-            return np.array(value)
-
-    class ArrayOutput(np.ndarray):
-        """A `numpy.ndarray` return value (Daeploy compatible): answered as `value.tolist()`."""
-
-        @classmethod
-        def __get_validators__(cls):
-            yield cls.validate
-
-        @classmethod
-        def __modify_schema__(cls, field_schema):
-            field_schema.update(type="array", items={})
-
-        @classmethod
-        def validate(cls, value):
-            return value.tolist()
-
-    return {"ArrayInput": ArrayInput, "ArrayOutput": ArrayOutput}
+    schema = {"type": "array", "items": {}}
+    return {
+        "ArrayInput": _daeploy_class(
+            np.ndarray, "ArrayInput",
+            "A `numpy.ndarray` argument (Daeploy compatible): the JSON array becomes `numpy.array(value)`.",
+            schema, np.array),
+        "ArrayOutput": _daeploy_class(
+            np.ndarray, "ArrayOutput", "A `numpy.ndarray` return value (Daeploy compatible): answered as "
+            "`value.tolist()`.", schema, lambda value: value.tolist()),
+    }
 
 
 def _dataframe_classes():
     import pandas as pd
 
-    class DataFrameInput(pd.DataFrame):
-        """A `pandas.DataFrame` argument (Daeploy compatible): the JSON object becomes
-        `pandas.DataFrame.from_dict(value)`."""
-
-        @classmethod
-        def __get_validators__(cls):
-            yield cls.validate
-
-        @classmethod
-        def __modify_schema__(cls, field_schema):
-            field_schema.update(type="object", additionalProperties={})
-
-        @classmethod
-        def validate(cls, value):
-            return pd.DataFrame.from_dict(value)
-
-    class DataFrameOutput(pd.DataFrame):
-        """A `pandas.DataFrame` return value (Daeploy compatible): answered as `value.to_dict()`."""
-
-        @classmethod
-        def __get_validators__(cls):
-            yield cls.validate
-
-        @classmethod
-        def __modify_schema__(cls, field_schema):
-            field_schema.update(type="object", additionalProperties={})
-
-        @classmethod
-        def validate(cls, value):
-            return value.to_dict()
-
-    return {"DataFrameInput": DataFrameInput, "DataFrameOutput": DataFrameOutput}
+    schema = {"type": "object", "additionalProperties": {}}
+    return {
+        "DataFrameInput": _daeploy_class(
+            pd.DataFrame, "DataFrameInput", "A `pandas.DataFrame` argument (Daeploy compatible): the JSON object "
+            "becomes `pandas.DataFrame.from_dict(value)`.", schema, pd.DataFrame.from_dict),
+        "DataFrameOutput": _daeploy_class(
+            pd.DataFrame, "DataFrameOutput", "A `pandas.DataFrame` return value (Daeploy compatible): answered as "
+            "`value.to_dict()`.", schema, lambda value: value.to_dict()),
+    }
 
 
 _LAZY = {
@@ -134,7 +129,8 @@ _LAZY = {
 _lazy_lock = threading.Lock()
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> type:
+    """The Daeploy classes, created on first access (they need numpy or pandas)."""
     entry = _LAZY.get(name)
     if entry is None:
         raise AttributeError(f"module 'mvi.types' has no attribute {name!r}")
@@ -151,5 +147,5 @@ def __getattr__(name):
     return globals()[name]
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))

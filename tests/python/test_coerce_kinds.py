@@ -1,5 +1,7 @@
-"""Local lax coercion for the richer kinds: JSON-shaped input builds the Python values the runtime builds;
-values that already fit pass through unchanged; every problem is reported with its location."""
+"""Local lax coercion for the richer kinds, beyond the JSON rules of tests/cases/coercion.json (which
+test_coercion_cases.py runs): Python values that already fit pass through unchanged, Python-only inputs (bytearray,
+datetime for date, tuples, sets), constructors and pydantic models, numpy and pandas; every problem is reported
+with its location and type."""
 
 import dataclasses
 import datetime
@@ -37,64 +39,26 @@ def errors_of(value, annotation):
     return info.value.errors
 
 
-# ---- bytes, dates and times, UUIDs ----
+# ---- bytes, dates and times, UUIDs: Python-only inputs (the JSON forms are in tests/cases/coercion.json) ----
 
 
 @pytest.mark.parametrize(
     "value, annotation, expected",
     [
-        ("aGk=", bytes, b"hi"), ("aGk", bytes, b"hi"), ("+/8=", bytes, b"\xfb\xff"), ("-_8", bytes, b"\xfb\xff"),
-        ("", bytes, b""), (bytearray(b"ab"), bytes, b"ab"), (memoryview(b"cd"), bytes, b"cd"),
-        ("2024-05-01T12:00:00Z", datetime.datetime, datetime.datetime(2024, 5, 1, 12, tzinfo=UTC)),
-        ("2024-05-01T12:00:00+00:00", datetime.datetime, datetime.datetime(2024, 5, 1, 12, tzinfo=UTC)),
-        (" 2024-05-01 12:30 ", datetime.datetime, datetime.datetime(2024, 5, 1, 12, 30)),
-        ("2024-05-01", datetime.datetime, datetime.datetime(2024, 5, 1)),
-        ("2024-05-01t01:02:03.1234567+05:30", datetime.datetime,
-         datetime.datetime(2024, 5, 1, 1, 2, 3, 123456,
-                           tzinfo=datetime.timezone(datetime.timedelta(hours=5, minutes=30)))),
-        ("2024-05-01T01:02:03,5-0200", datetime.datetime,
-         datetime.datetime(2024, 5, 1, 1, 2, 3, 500000, tzinfo=datetime.timezone(-datetime.timedelta(hours=2)))),
-        (0, datetime.datetime, datetime.datetime(1970, 1, 1, tzinfo=UTC)),
-        (1714564800.25, datetime.datetime, datetime.datetime(2024, 5, 1, 12, 0, 0, 250000, tzinfo=UTC)),
-        (-86400, datetime.datetime, datetime.datetime(1969, 12, 31, tzinfo=UTC)),
-        ("2024-02-29", datetime.date, datetime.date(2024, 2, 29)),
+        (bytearray(b"ab"), bytes, b"ab"), (memoryview(b"cd"), bytes, b"cd"),
         (datetime.datetime(2024, 5, 1), datetime.date, datetime.date(2024, 5, 1)),
-        ("12:30", datetime.time, datetime.time(12, 30)),
-        ("12:30:15.5Z", datetime.time, datetime.time(12, 30, 15, 500000, tzinfo=UTC)),
-        ("23:59:59+01:00", datetime.time,
-         datetime.time(23, 59, 59, tzinfo=datetime.timezone(datetime.timedelta(hours=1)))),
-        ("12345678-1234-5678-1234-567812345678", uuid.UUID, uuid.UUID("12345678123456781234567812345678")),
-        ("12345678123456781234567812345678", uuid.UUID, uuid.UUID("12345678-1234-5678-1234-567812345678")),
-        ("ABCDEF01-1234-5678-1234-567812345678", uuid.UUID, uuid.UUID("abcdef01-1234-5678-1234-567812345678")),
-        ("{abcdef01-1234-5678-1234-567812345678}", uuid.UUID, uuid.UUID("abcdef01-1234-5678-1234-567812345678")),
-        ("urn:uuid:abcdef01-1234-5678-1234-567812345678", uuid.UUID,
-         uuid.UUID("abcdef01-1234-5678-1234-567812345678")),
+        (2**70, datetime.datetime, None), (float("nan"), datetime.datetime, None), (float("inf"), datetime.datetime, None),
+        (datetime.date(2024, 1, 1), datetime.datetime, None), (datetime.datetime(2024, 5, 1, 12), datetime.date, None),
+        (datetime.datetime(2024, 5, 1, tzinfo=UTC), datetime.date, None), (b"x", datetime.time, None),
     ],
 )
-def test_formats_accepted(value, annotation, expected):
+def test_python_values_for_formats(value, annotation, expected):
+    if expected is None:
+        assert errors_of(value, annotation)[0][2] in (
+            "datetime_type", "datetime_parsing", "date_from_datetime_inexact", "time_type")
+        return
     result = fit(value, annotation)
     assert result == expected and type(result) is type(expected)
-    if isinstance(expected, (datetime.datetime, datetime.time)):
-        assert result.utcoffset() == expected.utcoffset()
-
-
-@pytest.mark.parametrize(
-    "value, annotation",
-    [
-        ("a", bytes), ("!!==", bytes), ("aG k", bytes), (5, bytes), (None, bytes), ("aGk=x", bytes),
-        ("2024-13-01", datetime.datetime), ("2024-02-30", datetime.datetime), ("2024-05-01T25:00", datetime.datetime),
-        ("2024-05-01T12:00+24:00", datetime.datetime), ("2024-05-01X12:00", datetime.datetime),
-        ("x", datetime.datetime), (True, datetime.datetime), (1e20, datetime.datetime),
-        (float("nan"), datetime.datetime),
-        (datetime.date(2024, 1, 1), datetime.datetime), ("2024-5-1", datetime.date), (20240501, datetime.date),
-        ("2024-05-01T00:00", datetime.date), (datetime.datetime(2024, 5, 1, 12), datetime.date),
-        ("24:00", datetime.time), ("12", datetime.time), ("12:60", datetime.time), (43200, datetime.time),
-        ("xyz", uuid.UUID), ("12345678-1234-5678-1234-56781234567", uuid.UUID), (5, uuid.UUID),
-        ("1234-5678-12345678-1234-567812345678", uuid.UUID),
-    ],
-)
-def test_formats_rejected(value, annotation):
-    errors_of(value, annotation)
 
 
 @pytest.mark.parametrize("value, annotation", [
@@ -133,9 +97,11 @@ def test_set_of_unhashable_values_is_invalid():
 
 def test_every_bad_item_is_reported():
     assert errors_of(["x", 1, "y"], tuple[int, ...]) == [
-        ((0,), "expected int, got 'x'"), ((2,), "expected int, got 'y'")]
-    assert [loc for loc, _ in errors_of({"a": "1", "b": "x", "c": [1, "z"]}, dict[str, Union[int, list[int]]])] == [
-        ("b",), ("c",)]
+        ((0,), "expected int, got 'x'", "int_parsing"), ((2,), "expected int, got 'y'", "int_parsing")]
+    # a union that fails reports each option's own errors under the option's name, as the runtime does
+    assert [(loc, t) for loc, _, t in errors_of({"a": "1", "b": "x", "c": [1, "z"]}, dict[str, Union[int, list[int]]])
+            ] == [(("b", "int"), "int_parsing"), (("b", "list[int]"), "list_type"),
+                  (("c", "int"), "int_type"), (("c", "list[int]", 1), "int_parsing")]
 
 
 # ---- Enums ----
@@ -151,27 +117,11 @@ class Level(enum.IntEnum):
     HIGH = 2
 
 
-class Mixed(enum.Enum):
-    A = 1.5
-    B = True
-    C = 3
-
-
-@pytest.mark.parametrize("value, annotation, expected", [
-    ("green", Color, Color.GREEN), (Color.RED, Color, Color.RED), (2, Level, Level.HIGH), ("2", Level, Level.HIGH),
-    (" 1 ", Level, Level.LOW), (Level.LOW, Level, Level.LOW), (1.5, Mixed, Mixed.A), (True, Mixed, Mixed.B),
-    (3, Mixed, Mixed.C), ("3", Mixed, Mixed.C),
-])
-def test_enum_accepts(value, annotation, expected):
-    assert fit(value, annotation) is expected
-
-
-@pytest.mark.parametrize("value, annotation", [
-    ("blue", Color), ("RED", Color), (2.0, Level), (True, Level), ("x", Level), (3, Level), (1, Mixed), (None, Color),
-])
-def test_enum_rejects(value, annotation):
-    (loc, msg), = errors_of(value, annotation)
-    assert loc == () and "expected one of" in msg
+def test_enum_members_pass_through():
+    # the JSON rules (by value, numeric strings, types must match) are in tests/cases/coercion.json
+    assert fit(Color.RED, Color) is Color.RED
+    assert fit(Level.LOW, Level) is Level.LOW
+    assert fit("2", Level) is Level.HIGH
 
 
 # ---- dataclasses, TypedDicts, pydantic models ----
@@ -215,17 +165,17 @@ def test_dataclass_instance_passes_through():
 
 def test_dataclass_errors_are_all_reported_with_locations():
     assert errors_of({"x": "a", "inner": {"label": 5}, "tags": ["t", 1]}, Outer) == [
-        (("x",), "expected int, got 'a'"),
-        (("inner", "z"), "field required"),
-        (("inner", "label"), "expected str, got 5"),
-        (("tags", 1), "expected str, got 1"),
+        (("x",), "expected int, got 'a'", "int_parsing"),
+        (("inner", "z"), "field required", "missing"),
+        (("inner", "label"), "expected str, got 5", "string_type"),
+        (("tags", 1), "expected str, got 1", "string_type"),
     ]
-    assert errors_of({}, Outer) == [(("x",), "field required"), (("inner",), "field required")]
+    assert errors_of({}, Outer) == [(("x",), "field required", "missing"), (("inner",), "field required", "missing")]
     assert "expected Outer or a dict" in errors_of([1], Outer)[0][1]
 
 
 def test_constructor_errors_become_invalid():
-    assert errors_of({"n": -1}, Checked) == [((), "ValueError: n must be >= 0")]
+    assert errors_of({"n": -1}, Checked) == [((), "ValueError: n must be >= 0", "value_error")]
 
 
 class Movie(TypedDict, total=False):
@@ -237,7 +187,7 @@ def test_typeddict_builds_a_dict():
     result = fit({"title": "Heat", "year": "1995", "rating": 5}, Movie)
     assert result == {"title": "Heat", "year": 1995} and type(result) is dict
     assert fit({}, Movie) == {}
-    assert errors_of({"year": "x"}, Movie) == [(("year",), "expected int, got 'x'")]
+    assert errors_of({"year": "x"}, Movie) == [(("year",), "expected int, got 'x'", "int_parsing")]
 
 
 class Address(pydantic.BaseModel):
@@ -266,9 +216,10 @@ def test_pydantic_v1_model_from_dict_by_alias():
 
 
 def test_pydantic_errors_keep_their_locations():
-    assert errors_of({"userName": "bob", "age": 3}, User) == [(("age",), "too young")]
+    assert errors_of({"userName": "bob", "age": 3}, User) == [(("age",), "too young", "value_error")]
     assert errors_of({"userName": "bob", "age": 30, "nick": "long"}, User)[0][0] == ("nick",)
-    assert errors_of({"age": "x"}, User) == [(("userName",), "field required"), (("age",), "expected int, got 'x'")]
+    assert errors_of({"age": "x"}, User) == [
+        (("userName",), "field required", "missing"), (("age",), "expected int, got 'x'", "int_parsing")]
 
 
 class FakeV2Model:
@@ -333,8 +284,8 @@ def test_ndarray_built_from_lists(value, annotation, dtype, expected):
     ([1, 2, 3], nd(shape=(2,)), "shape (2,), got shape (3,)"),
 ])
 def test_ndarray_rejects(value, annotation, fragment):
-    (loc, msg), = errors_of(value, annotation)
-    assert fragment in msg
+    (loc, msg, type_), = errors_of(value, annotation)
+    assert fragment in msg and type_.startswith("ndarray_")
 
 
 def test_ndarray_passes_through():
@@ -362,7 +313,8 @@ def test_dataframe_from_the_three_table_shapes():
 def test_dataframe_passes_through_and_rejects():
     frame = pd.DataFrame({"a": [1]})
     assert fit(frame, pd.DataFrame) is frame
-    assert errors_of({"a": [1, 2], "b": [1]}, pd.DataFrame) == [(("b",), "all columns must have the same length")]
+    assert errors_of({"a": [1, 2], "b": [1]}, pd.DataFrame) == [
+        (("b",), "all columns must have the same length", "dataframe_shape")]
     assert errors_of({"a": 5}, pd.DataFrame)[0][0] == ("a",)
     assert errors_of([{"a": 1}, 5], pd.DataFrame)[0][0] == (1,)
     assert "expected a table" in errors_of("a,b", pd.DataFrame)[0][1]
@@ -372,7 +324,7 @@ def test_dataframe_required_columns():
     desc = {"kind": "dataframe", "columns": ["a", "b"]}
     with pytest.raises(Invalid) as info:
         coerce({"a": [1]}, desc)
-    assert info.value.errors == [(("b",), "column required")]
+    assert info.value.errors == [(("b",), "column required", "missing")]
     assert coerce([], desc).empty
 
 
@@ -397,5 +349,6 @@ def test_union_tries_options_of_the_values_shape_first_in_order():
 
 
 def test_optional_reports_the_inner_errors():
-    assert errors_of({"label": 1}, Optional[Inner]) == [(("z",), "field required"), (("label",), "expected str, got 1")]
+    assert errors_of({"label": 1}, Optional[Inner]) == [
+        (("z",), "field required", "missing"), (("label",), "expected str, got 1", "string_type")]
     assert fit(None, Optional[Inner]) is None
