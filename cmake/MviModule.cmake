@@ -8,8 +8,9 @@ function(mvi_module name)
   target_link_libraries(mvi_${name} PUBLIC ${ARG_DEPS})
 endfunction()
 
-# mvi_test(NAME SOURCES... DEPS targets... [BRIDGE]): a GoogleTest binary registered with ctest.
-# BRIDGE tests provide their own main() that owns the interpreter.
+# mvi_test(NAME SOURCES... DEPS targets... [BRIDGE]): a GoogleTest binary registered with ctest,
+# labelled `unit` (no interpreter; `ctest -L unit` runs in seconds) or `bridge`. BRIDGE tests provide
+# their own main() that owns the interpreter.
 function(mvi_test name)
   cmake_parse_arguments(ARG "BRIDGE" "" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
@@ -19,5 +20,9 @@ function(mvi_test name)
     target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
   endif()
   add_test(NAME ${name} COMMAND ${name})
-  set_tests_properties(${name} PROPERTIES TIMEOUT 300)
+  if(ARG_BRIDGE)
+    set_tests_properties(${name} PROPERTIES TIMEOUT 300 LABELS bridge)
+  else()
+    set_tests_properties(${name} PROPERTIES TIMEOUT 300 LABELS unit)
+  endif()
 endfunction()

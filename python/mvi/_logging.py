@@ -98,3 +98,26 @@ def install():
     logging.captureWarnings(True)
     sys.stdout = RuntimeStream(_mvi_native, "stdout", logging.INFO, sys.__stdout__)
     sys.stderr = RuntimeStream(_mvi_native, "stderr", logging.WARNING, sys.__stderr__)
+    _announce_os_exit(_mvi_native)
+
+
+def _announce_os_exit(native):
+    """os._exit() ends the process past every exit path of the runtime: log who called it and flush the log first."""
+    import os
+
+    real_exit = getattr(os._exit, "__wrapped__", os._exit)
+    runtime_pid = os.getpid()
+
+    def _exit(status):
+        # A forked child (multiprocessing ends its workers with os._exit) has no log writer: only the
+        # runtime's own process announces.
+        if os.getpid() == runtime_pid:
+            try:
+                native.exit_notice(int(status))
+            except Exception:  # the exit itself must happen whatever the log does
+                pass
+        real_exit(status)
+
+    _exit.__wrapped__ = real_exit
+    _exit.__doc__ = real_exit.__doc__
+    os._exit = _exit

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "mvi/api/fast_body.hpp"
+#include "mvi/api/health.hpp"
 #include "mvi/api/json_body.hpp"
 #include "mvi/core/request_id.hpp"
 #include "mvi/logs/log.hpp"
@@ -18,7 +19,7 @@
 
 namespace mvi::api {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 using http::Response;
 using http::Router;
 
@@ -132,6 +133,8 @@ double parse_iso_seconds(const std::string& s) {
   // Naive times are taken as UTC, like the log's own timestamps.
   return static_cast<double>(timegm(&tm)) + frac - offset_sign * (oh * 3600 + om * 60);
 }
+
+constexpr int kClientClosedRequest = 499;
 
 Response unavailable(std::string_view detail) {
   Response r = Response::error(503, detail);
@@ -328,6 +331,9 @@ void App::route(const std::shared_ptr<Context>& ctx) {
     case kHealthReady: {
       auto state = deps_.lifecycle.state();
       bool queue_ok = service && service->invoker->queued() < deps_.config.limits.queue_limit;
+      if (state == core::LifeState::running && service)
+        if (auto stuck = find_stuck(*service->invoker, deps_.config.limits.request_timeout_s))
+          return finish(ctx, Response::json(503, {{"status", "stuck"}, {"detail", stuck->reason}}));
       if (state == core::LifeState::running && queue_ok) return finish(ctx, Response::json(200, {{"status", "ready"}}));
       std::string name(core::to_string(state));
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -403,6 +409,7 @@ void App::handle_entrypoint(const std::shared_ptr<Context>& ctx, const registry:
     return finish(ctx, unavailable("Service is not running"));
 
   json args;
+  std::vector<schema::BuildNote> notes;
   std::string_view source = "body";
   if (req.method != "POST" && req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
     // Arguments from the query string, so a GET entrypoint opens in a browser. Repeated keys
@@ -425,22 +432,23 @@ void App::handle_entrypoint(const std::shared_ptr<Context>& ctx, const registry:
   } else if (auto fast = wants_fast_path(ep, req.body.size())
                              ? parse_arguments_fast(req.body, ep, deps_.config.limits.max_json_depth)
                              : std::nullopt) {
-    args = std::move(*fast);
+    args = std::move(fast->args);
+    notes = std::move(fast->notes);
   } else {
     auto parsed = parse_json_body(req.body, deps_.config.limits.max_json_depth);
-    if (!parsed.value) return finish(ctx, Response::error(400, parsed.error));
+    if (!parsed.value) return finish(ctx, std::move(*parsed.error));
     args = std::move(*parsed.value);
   }
   const bool monitored = ep.monitor && deps_.monitor;
   if (monitored) deps_.monitor->record(ep.name + "_request", args);  // as sent, before coercion
 
   schema::Errors errors;
-  if (!registry::validate_arguments(ep, args, source, errors))
+  if (!registry::validate_arguments(ep, args, source, errors, &notes))
     return finish(ctx, Response::json(422, schema::errors_body(errors)));
 
   const auto generation = deps_.parameters.generation();
   const int status_code = ep.status_code;
-  exec::Call call{ep.index, ep.name, std::move(args), req.request_id};
+  exec::Call call{ep.index, ep.name, std::move(args), std::move(notes), req.request_id, req.cancel};
   std::string response_variable = monitored ? ep.name + "_response" : std::string();
   bool accepted = invoker.submit(std::move(call), [this, ctx, generation, status_code,
                                                    response_variable](exec::CallResult r) {
@@ -465,6 +473,11 @@ void App::handle_entrypoint(const std::shared_ptr<Context>& ctx, const registry:
       case exec::Outcome::unavailable:
         resp = unavailable("Service is shutting down");
         break;
+      case exec::Outcome::cancelled:
+        // Nobody reads this answer: the client left, or was answered 504. 499 (nginx's "client closed
+        // request") marks it in the access log and in /metrics.
+        resp = Response::error(kClientClosedRequest, "Client closed the request");
+        break;
     }
     resp.set_header("X-Parameters-Generation", std::to_string(generation));
     finish(ctx, std::move(resp));
@@ -487,7 +500,7 @@ void App::handle_parameter_post(const std::shared_ptr<Context>& ctx, const std::
     return finish(ctx, std::move(r));
   }
   auto parsed = parse_json_body(ctx->request.body, deps_.config.limits.max_json_depth, json(nullptr));
-  if (!parsed.value) return finish(ctx, Response::error(400, parsed.error));
+  if (!parsed.value) return finish(ctx, std::move(*parsed.error));
   json& body = *parsed.value;
   // Seed 000 posts {"<name>": value}; Daeploy posts {"value": value}.
   json value;
@@ -752,17 +765,29 @@ void App::handle_metrics(const std::shared_ptr<Context>& ctx) {
 
 void App::handle_status(const std::shared_ptr<Context>& ctx) {
   const Service* service = service_.load(std::memory_order_acquire);
-  json executors = {{"count", 0}, {"busy", 0}, {"queued", 0}};
-  if (service)
+  json executors = {{"count", 0}, {"busy", 0}, {"queued", 0}, {"running", json::array()}};
+  json stuck = nullptr;
+  if (service) {
+    const auto now = std::chrono::steady_clock::now();
+    json running = json::array();
+    for (const auto& call : service->invoker->running())
+      running.push_back({{"entrypoint", call.entrypoint},
+                         {"request_id", call.request_id},
+                         {"seconds", std::round(std::chrono::duration<double>(now - call.started).count() * 1000.0) / 1000.0}});
     executors = {{"count", service->invoker->executors()},
                  {"busy", service->invoker->busy()},
-                 {"queued", service->invoker->queued()}};
+                 {"queued", service->invoker->queued()},
+                 {"running", std::move(running)}};
+    if (auto s = find_stuck(*service->invoker, deps_.config.limits.request_timeout_s, now))
+      stuck = {{"entrypoint", s->call.entrypoint}, {"request_id", s->call.request_id}, {"reason", s->reason}};
+  }
   json body = {
       {"name", deps_.config.name},
       {"version", deps_.config.version},
       {"state", core::to_string(deps_.lifecycle.state())},
       {"uptime", std::round(deps_.lifecycle.uptime_seconds() * 1000.0) / 1000.0},
       {"executors", executors},
+      {"stuck", stuck},
       {"requests",
        {{"total", counters_.total.load()},
         {"client_errors", counters_.client_errors.load()},

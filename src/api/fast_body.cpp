@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 // simdjson's inline code trips GCC 12's maybe-uninitialized analysis; the header is not ours to fix.
@@ -13,15 +14,29 @@
 #include <simdjson.h>
 #pragma GCC diagnostic pop
 
+#include "mvi/core/json.hpp"
 #include "mvi/schema/ndarray.hpp"
 
 namespace mvi::api {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 namespace sj = simdjson;
 
 constexpr std::size_t kMinBody = 16 * 1024;  // below this nlohmann is as fast and simpler
+// Objects are built here without an index for repeated keys; larger ones go to the general parser,
+// which finds repeats in linear time.
+constexpr std::size_t kMaxObjectKeys = 32;
+
+// Sets `key` in a small object: a repeated key keeps its first position and its last value.
+void set_member(json& object, std::string key, json value) {
+  for (auto& member : object.get_ref<json::object_t&>())
+    if (member.first == key) {
+      member.second = std::move(value);
+      return;
+    }
+  append_member(object, std::move(key), std::move(value));
+}
 
 std::optional<json> to_json(sj::dom::element e, std::size_t depth, std::size_t max_depth) {
   if (depth > max_depth) return std::nullopt;
@@ -39,10 +54,11 @@ std::optional<json> to_json(sj::dom::element e, std::size_t depth, std::size_t m
     case sj::dom::element_type::OBJECT: {
       json out = json::object();
       sj::dom::object fields = e.get_object().value_unsafe();
+      if (fields.size() > kMaxObjectKeys) return std::nullopt;
       for (auto field : fields) {
         auto v = to_json(field.value, depth + 1, max_depth);
         if (!v) return std::nullopt;
-        out[std::string(field.key)] = std::move(*v);
+        set_member(out, std::string(field.key), std::move(*v));
       }
       return out;
     }
@@ -87,10 +103,15 @@ bool fill(sj::dom::element node, const std::vector<std::int64_t>& shape, std::si
   return true;
 }
 
-// Packs a rectangular array of numbers; nullopt for anything else (the general path decides).
-std::optional<json> pack(sj::dom::element e, const schema::TypeDesc& t) {
+std::shared_ptr<schema::PackedArray> packed(const char* dtype, std::vector<std::int64_t> shape,
+                                            std::vector<std::uint8_t> bytes) {
+  return std::make_shared<schema::PackedArray>(schema::PackedArray{dtype, std::move(shape), std::move(bytes)});
+}
+
+// Packs a rectangular array of numbers; null for anything else (the general path decides).
+std::shared_ptr<schema::PackedArray> pack(sj::dom::element e, const schema::TypeDesc& t) {
   const bool f32 = t.dtype == "float32";
-  if (!t.dtype.empty() && t.dtype != "float64" && !f32) return std::nullopt;
+  if (!t.dtype.empty() && t.dtype != "float64" && !f32) return nullptr;
   std::vector<std::int64_t> shape;
   sj::dom::element probe = e;
   while (probe.type() == sj::dom::element_type::ARRAY) {
@@ -99,7 +120,7 @@ std::optional<json> pack(sj::dom::element e, const schema::TypeDesc& t) {
     if (arr.size() == 0) break;
     probe = *arr.begin();
   }
-  if (shape.empty()) return std::nullopt;
+  if (shape.empty()) return nullptr;
   std::size_t total = 1;
   for (auto d : shape) total *= static_cast<std::size_t>(d);
 
@@ -107,20 +128,20 @@ std::optional<json> pack(sj::dom::element e, const schema::TypeDesc& t) {
   std::vector<std::uint8_t> bytes(total * (f32 ? sizeof(float) : sizeof(double)));
   std::uint8_t* out = bytes.data();
   if (f32) {
-    if (!fill<float>(e, shape, 0, out, all_int)) return std::nullopt;
-    return schema::make_packed("float32", shape, std::move(bytes));
+    if (!fill<float>(e, shape, 0, out, all_int)) return nullptr;
+    return packed("float32", std::move(shape), std::move(bytes));
   }
-  if (!fill<double>(e, shape, 0, out, all_int)) return std::nullopt;
-  if (!t.dtype.empty() || !all_int) return schema::make_packed("float64", shape, std::move(bytes));
+  if (!fill<double>(e, shape, 0, out, all_int)) return nullptr;
+  if (!t.dtype.empty() || !all_int) return packed("float64", std::move(shape), std::move(bytes));
   // No dtype declared and only integers: int64, as numpy would infer, rewritten in place (same width).
   for (std::size_t i = 0; i < total; ++i) {
     double d;
     std::memcpy(&d, bytes.data() + i * sizeof d, sizeof d);
-    if (std::fabs(d) > 9007199254740992.0) return std::nullopt;  // was not exact as a double
+    if (std::fabs(d) > 9007199254740992.0) return nullptr;  // was not exact as a double
     auto n = static_cast<std::int64_t>(d);
     std::memcpy(bytes.data() + i * sizeof n, &n, sizeof n);
   }
-  return schema::make_packed("int64", shape, std::move(bytes));
+  return packed("int64", std::move(shape), std::move(bytes));
 }
 
 }  // namespace
@@ -132,31 +153,36 @@ bool wants_fast_path(const registry::Entrypoint& ep, std::size_t body_size) {
   return false;
 }
 
-std::optional<json> parse_arguments_fast(const std::string& body, const registry::Entrypoint& ep,
-                                         std::size_t max_depth) {
+std::optional<FastArguments> parse_arguments_fast(const std::string& body, const registry::Entrypoint& ep,
+                                                  std::size_t max_depth) {
   // One parser per I/O thread, reused: a fresh one maps and unmaps megabytes for every large body.
   thread_local sj::dom::parser parser;
   sj::dom::element root;
   if (parser.parse(body).get(root) != sj::SUCCESS) return std::nullopt;
   if (root.type() != sj::dom::element_type::OBJECT) return std::nullopt;
-  json args = json::object();
   sj::dom::object fields = root.get_object().value_unsafe();
+  if (fields.size() > kMaxObjectKeys) return std::nullopt;
+  FastArguments out;
+  out.args = json::object();
+  out.notes.resize(ep.params.size());
   for (auto field : fields) {
     std::string key(field.key);
-    const registry::Param* param = nullptr;
-    for (const auto& p : ep.params)
-      if (p.name == key) param = &p;
-    if (param && param->type.kind == schema::Kind::ndarray) {
-      if (auto packed = pack(field.value, param->type)) {
-        args[key] = std::move(*packed);
+    std::size_t index = ep.params.size();
+    for (std::size_t i = 0; i < ep.params.size(); ++i)
+      if (ep.params[i].name == key) index = i;
+    if (index < ep.params.size() && ep.params[index].type.kind == schema::Kind::ndarray) {
+      if (auto array = pack(field.value, ep.params[index].type)) {
+        out.notes[index].array = std::move(array);
+        set_member(out.args, std::move(key), nullptr);  // the note holds the value
         continue;
       }
+      out.notes[index].array.reset();  // a repeated key whose last value is not packable
     }
     auto value = to_json(field.value, 1, max_depth);
     if (!value) return std::nullopt;
-    args[key] = std::move(*value);
+    set_member(out.args, std::move(key), std::move(*value));
   }
-  return args;
+  return out;
 }
 
 }  // namespace mvi::api

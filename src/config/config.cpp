@@ -47,6 +47,7 @@ const std::vector<EnvOption>& env_options() {
       {"--request-timeout", {"MVI_REQUEST_TIMEOUT"}},
       {"--max-header-count", {"MVI_MAX_HEADER_COUNT"}},
       {"--max-request-line", {"MVI_MAX_REQUEST_LINE"}},
+      {"--max-chunk-line", {"MVI_MAX_CHUNK_LINE"}},
       {"--max-requests-per-connection", {"MVI_MAX_REQUESTS_PER_CONNECTION"}},
       {"--max-connections", {"MVI_MAX_CONNECTIONS"}},
       {"--token", {"MVI_AUTH_TOKEN", "daeploy.auth"}},
@@ -180,6 +181,11 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
   app.add_option("--max-request-line", max_request_line, "Longest request line [MVI_MAX_REQUEST_LINE]")
       ->capture_default_str()
       ->transform(SizeValidator());
+  std::size_t max_chunk_line = c.limits.max_chunk_line;
+  app.add_option("--max-chunk-line", max_chunk_line,
+                 "Longest chunk-size line of a chunked body, extensions included [MVI_MAX_CHUNK_LINE]")
+      ->capture_default_str()
+      ->transform(SizeValidator());
   app.add_option("--max-requests-per-connection", c.limits.max_requests_per_connection,
                  "Requests before a keep-alive connection is closed, 0 = no limit [MVI_MAX_REQUESTS_PER_CONNECTION]")
       ->capture_default_str();
@@ -238,6 +244,7 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
   c.limits.max_body_size = max_body;
   c.limits.max_header_size = max_header;
   c.limits.max_request_line = max_request_line;
+  c.limits.max_chunk_line = max_chunk_line;
   auto fail = [&](const std::string& message) {
     result.exit_code = 2;
     result.output = "mvi-runtime: " + message + "\n";

@@ -22,10 +22,15 @@ std::string trim(std::string_view s) {
 
 }  // namespace
 
-std::optional<Rejection> check_raw_header(std::string_view block, const RawLimits& limits) {
-  // Leading blank lines before the request line are tolerated (RFC 9112 §2.2).
-  std::size_t start = 0;
-  while (block.substr(start, 2) == "\r\n") start += 2;
+std::size_t leading_empty_lines(std::string_view data) {
+  std::size_t n = 0;
+  while (n < 2 * kMaxLeadingEmptyLines && data.substr(n, 2) == "\r\n") n += 2;
+  return n;
+}
+
+std::optional<Rejection> check_raw_header(std::string_view block, const config::Limits& limits) {
+  // Leading empty lines before the request line are tolerated (RFC 9112 §2.2).
+  const std::size_t start = leading_empty_lines(block);
   std::size_t line_end = block.find("\r\n", start);
   if (line_end == std::string_view::npos) return Rejection{400, "Malformed request line"};
   if (line_end - start > limits.max_request_line)
@@ -47,14 +52,20 @@ std::optional<Rejection> check_raw_header(std::string_view block, const RawLimit
   return std::nullopt;
 }
 
-Rejection oversized_header(std::string_view partial, const RawLimits& limits, std::size_t header_limit) {
-  std::size_t start = 0;
-  while (partial.substr(start, 2) == "\r\n") start += 2;
+std::optional<Rejection> check_partial_header(std::string_view partial, std::size_t checked,
+                                              const config::Limits& limits) {
+  for (std::size_t i = checked; i < partial.size(); ++i) {
+    if (partial[i] == '\0') return Rejection{400, "NUL byte in the request header"};
+    if (partial[i] == '\n' && (i == 0 || partial[i - 1] != '\r')) return Rejection{400, "Bare LF in the request header"};
+  }
+  if (partial.size() <= limits.max_header_size) return std::nullopt;
+  const std::size_t start = leading_empty_lines(partial);
   std::size_t line_end = partial.find("\r\n", start);
   std::size_t line_length = line_end == std::string_view::npos ? partial.size() - start : line_end - start;
   if (line_length > limits.max_request_line)
-    return {414, "Request line too long: the limit is " + std::to_string(limits.max_request_line) + " bytes"};
-  return {431, "Request header fields too large: the limit is " + std::to_string(header_limit) + " bytes"};
+    return Rejection{414, "Request line too long: the limit is " + std::to_string(limits.max_request_line) + " bytes"};
+  return Rejection{431, "Request header fields too large: the limit is " + std::to_string(limits.max_header_size) +
+                            " bytes"};
 }
 
 std::optional<Rejection> check_framing(const Request& head) {

@@ -27,7 +27,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "mvi/core/cancel.hpp"
 #include "mvi/core/error.hpp"
+#include "mvi/http/chunked.hpp"
 #include "mvi/http/request_checks.hpp"
 #include "mvi/core/request_id.hpp"
 #include "mvi/core/thread.hpp"
@@ -167,10 +169,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void scan_header(std::size_t searched) {
     std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-    auto end = data.find("\r\n\r\n", searched > 3 ? searched - 3 : 0);
+    // Empty lines before the request line are skipped (RFC 9112 §2.2), so they never look like the end.
+    const std::size_t from = std::max(leading_empty_lines(data), searched > 3 ? searched - 3 : 0);
+    auto end = data.find("\r\n\r\n", from);
     if (end != std::string_view::npos) return on_header_block(end + 4);
-    if (data.size() > server_.limits.max_header_size)
-      return reject(oversized_header(data, raw_limits(), server_.limits.max_header_size));
+    if (auto rejection = check_partial_header(data, searched, server_.limits)) return reject(*rejection);
     stream_.async_read_some(buffer_.prepare(16 * 1024), [self = shared_from_this(), seen = data.size()](
                                                              beast::error_code ec, std::size_t n) {
       if (ec) return self->on_read_error(ec);
@@ -181,9 +184,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_header_block(std::size_t n) {
     std::string_view block(static_cast<const char*>(buffer_.data().data()), n);
-    if (auto rejection = check_raw_header(block, raw_limits())) return reject(*rejection);
+    if (auto rejection = check_raw_header(block, server_.limits)) return reject(*rejection);
+    const std::size_t lead = leading_empty_lines(block);
     beast::error_code parse_ec;
-    parser_->put(net::buffer(block.data(), block.size()), parse_ec);
+    parser_->put(net::buffer(block.data() + lead, block.size() - lead), parse_ec);
     buffer_.consume(n);
     if (parse_ec == bhttp::error::header_limit)
       return reject({431, "Request header fields too large: the limit is " +
@@ -232,12 +236,11 @@ class Session : public std::enable_shared_from_this<Session> {
     read_body();
   }
 
-  http::RawLimits raw_limits() const { return {server_.limits.max_request_line, server_.limits.max_header_count}; }
-
   void read_body() {
     if (parser_->is_done()) return on_read({}, 0);
     stream_.expires_after(seconds(server_.limits.body_timeout_s));
-    if (auto length = parser_->content_length(); length && !parser_->chunked() && *length > kPaddedBodyFrom)
+    if (parser_->chunked()) return read_chunked_body();
+    if (auto length = parser_->content_length(); length && *length > kPaddedBodyFrom)
       return read_body_directly(static_cast<std::size_t>(*length));
     bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
@@ -269,6 +272,29 @@ class Session : public std::enable_shared_from_this<Session> {
                               if (read_ec) return self->on_read_error(read_ec);
                               self->read_more_body(length);
                             });
+  }
+
+  // Chunked bodies are decoded here, past Beast's parser, whose chunk-size lines and trailers have no
+  // limits (ChunkedDecoder). Bytes after the body stay in buffer_ for the next request.
+  void read_chunked_body() {
+    chunked_.emplace(server_.limits);
+    decode_chunks();
+  }
+
+  void decode_chunks() {
+    std::string& body = parser_->get().body();
+    std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    buffer_.consume(chunked_->feed(data, body));
+    switch (chunked_->status()) {
+      case ChunkedDecoder::Status::done: return on_read({}, 0);
+      case ChunkedDecoder::Status::failed: return reject(chunked_->rejection());
+      case ChunkedDecoder::Status::need_more: break;
+    }
+    stream_.async_read_some(buffer_.prepare(64 * 1024), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      if (ec) return self->on_read_error(ec);
+      self->buffer_.commit(n);
+      self->decode_chunks();
+    });
   }
 
   void on_read_error(beast::error_code ec) {
@@ -309,11 +335,14 @@ class Session : public std::enable_shared_from_this<Session> {
     pending_.request_id =
         incoming && core::is_valid_request_id(*incoming) ? std::string(*incoming) : core::new_request_id();
     request_id_ = pending_.request_id;
+    cancel_ = std::make_shared<core::CancelToken>();
+    pending_.cancel = cancel_;
     server_.in_flight.fetch_add(1, std::memory_order_relaxed);
     deadline_.expires_after(seconds(server_.limits.request_timeout_s));
     deadline_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
       if (wait_ec || self->responded_) return;
       self->responded_ = true;
+      self->cancel_->cancel();  // nobody will read the answer: a queued call is dropped
       char limit[32];
       std::snprintf(limit, sizeof limit, "%g", self->server_.limits.request_timeout_s);
       Response r = Response::error(504, std::string("The service did not answer within ") + limit + " s");
@@ -324,9 +353,59 @@ class Session : public std::enable_shared_from_this<Session> {
     try {
       server_.handler(std::move(pending_), responder(false));
     } catch (const std::exception& e) {
-      // Handlers answer every request themselves; this is the last line of defence.
-      logs::runtime().error("request handler failed: {}", e.what());
+      // Handlers answer every request themselves; this is the last line of defence: answer 500.
+      logs::runtime().error("request handler failed: {} [request_id={}]", e.what(), request_id_);
+      answer_internal_error();
+    } catch (...) {
+      logs::runtime().error("request handler failed [request_id={}]", request_id_);
+      answer_internal_error();
     }
+    // Watch the connection while the answer is pending, so a client that leaves cancels its call.
+    // Posted: an answer made during the handler (every built-in route) is written first, and then
+    // no watch is needed.
+    net::post(stream_.get_executor(), [self = shared_from_this(), request = requests_] {
+      if (!self->responded_ && request == self->requests_) self->start_watch();
+    });
+  }
+
+  void answer_internal_error() {
+    if (responded_) return;
+    responded_ = true;
+    deadline_.cancel();
+    Response r = Response::error(500, "Internal Server Error");
+    r.set_header("X-Request-ID", request_id_);
+    r.set_header("X-Content-Type-Options", "nosniff");
+    write(std::move(r), true);
+  }
+
+  // A read that completes when the client sends more (pipelining: kept for the next request) or
+  // leaves (the call is cancelled). At most one read is ever pending: reads that follow the answer
+  // wait for this one through then_read().
+  void start_watch() {
+    watching_ = true;
+    stream_.socket().async_read_some(buffer_.prepare(16 * 1024), [self = shared_from_this()](beast::error_code ec,
+                                                                                               std::size_t n) {
+      self->watching_ = false;
+      if (!ec) {
+        self->buffer_.commit(n);
+      } else if (ec != net::error::operation_aborted) {
+        self->peer_gone_ = true;
+        if (!self->responded_) self->cancel_->cancel();
+      }
+      if (auto next = std::move(self->after_watch_)) {
+        self->after_watch_ = nullptr;
+        if (self->peer_gone_) return self->do_close();
+        next();
+      }
+    });
+  }
+
+  // Runs `next` (which starts a read) now, or once the watch read has ended.
+  void then_read(std::function<void()> next) {
+    if (!watching_) return next();
+    after_watch_ = std::move(next);
+    beast::error_code ignored;
+    stream_.socket().cancel(ignored);  // only the watch read is pending here
   }
 
   void reject(const Rejection& rejection) { send_error(rejection.status, rejection.detail); }
@@ -406,7 +485,7 @@ class Session : public std::enable_shared_from_this<Session> {
             list.erase(std::remove_if(list.begin(), list.end(), [](const auto& w) { return w.expired(); }), list.end());
             list.push_back(sink);
           }
-          self->watch_peer();
+          self->then_read([self] { self->watch_peer(); });
           self->stream_write(std::move(body));
           if (self->server_.closing.load()) self->stream_close();
           producer(sink);
@@ -512,8 +591,10 @@ class Session : public std::enable_shared_from_this<Session> {
     body_text_ = std::string();  // a large body is freed now, not at the next response
     if (ec) return;
     if (!keep) return linger_close();
-    first_ = false;
-    do_read();
+    then_read([self = shared_from_this()] {
+      self->first_ = false;
+      self->do_read();
+    });
   }
 
   void do_close() {
@@ -526,8 +607,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // sends (bounded in bytes and time, never parsed), then close.
   void linger_close() {
     do_close();
-    stream_.expires_after(std::chrono::seconds(2));
-    linger_read(0);
+    then_read([self = shared_from_this()] {
+      self->stream_.expires_after(std::chrono::seconds(2));
+      self->linger_read(0);
+    });
   }
 
   void linger_read(std::size_t discarded) {
@@ -541,12 +624,17 @@ class Session : public std::enable_shared_from_this<Session> {
   Server::Impl& server_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<RequestBody>> parser_;
+  std::optional<ChunkedDecoder> chunked_;  // the chunked body being read
   std::string head_text_;      // the response head being written; its capacity is reused
   std::string body_text_;      // the response body being written
   net::steady_timer deadline_{stream_.get_executor()};  // the request deadline (504)
   Request pending_;           // the request being read: head first, then the body
   bool responded_ = false;    // this request has its answer (a late one is dropped)
   std::string request_id_;    // of the request being answered
+  std::shared_ptr<core::CancelToken> cancel_;  // of the request being answered
+  bool watching_ = false;     // the watch read (start_watch) is pending
+  bool peer_gone_ = false;    // the watch read saw the client leave
+  std::function<void()> after_watch_;  // a read to start once the watch read has ended
   std::size_t requests_ = 0;  // on this connection
   unsigned version_ = 11;
   bool keep_alive_ = false;

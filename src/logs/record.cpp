@@ -139,7 +139,7 @@ std::string format_text(const Record& r, std::string_view service) {
 }
 
 std::string format_json(const Record& r, std::string_view service) {
-  nlohmann::json j = {
+  nlohmann::ordered_json j = {
       {"time", iso_time(r.time)},
       {"level", level_name(r.level)},
       {"logger", r.logger},
@@ -149,7 +149,7 @@ std::string format_json(const Record& r, std::string_view service) {
   if (!r.entrypoint.empty()) j["entrypoint"] = r.entrypoint;
   if (!r.request_id.empty()) j["request_id"] = r.request_id;
   if (!r.traceback.empty()) j["traceback"] = r.traceback;
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace mvi::logs

@@ -91,6 +91,7 @@ void Metrics::record(std::size_t index, int status, double seconds) noexcept {
   m.requests.fetch_add(1, std::memory_order_relaxed);
   if (status >= 500) m.server_errors.fetch_add(1, std::memory_order_relaxed);
   else if (status >= 400) m.client_errors.fetch_add(1, std::memory_order_relaxed);
+  if (status == 499) m.cancelled.fetch_add(1, std::memory_order_relaxed);
   m.latency.observe(seconds);
 }
 
@@ -109,6 +110,11 @@ std::string Metrics::render(const Gauges& g) const {
     sample(out, "mvi_entrypoint_errors_total", ep + ",class=\"5xx\"",
            static_cast<double>(entrypoints_[i]->server_errors.load(std::memory_order_relaxed)));
   }
+  header(out, "mvi_entrypoint_cancelled_total", "counter",
+         "Entrypoint calls dropped before they ran, or cancelled while awaited, because the client left.");
+  for (std::size_t i = 0; i < names_.size(); ++i)
+    sample(out, "mvi_entrypoint_cancelled_total", "entrypoint=\"" + escape(names_[i]) + "\"",
+           static_cast<double>(entrypoints_[i]->cancelled.load(std::memory_order_relaxed)));
   header(out, "mvi_entrypoint_duration_seconds", "histogram", "Time from request read to response, per entrypoint.");
   for (std::size_t i = 0; i < names_.size(); ++i)
     entrypoints_[i]->latency.render(out, "mvi_entrypoint_duration_seconds", "entrypoint=\"" + escape(names_[i]) + "\"");

@@ -38,7 +38,7 @@ MonitorStore* LazyMonitor::existing() {
   return store();
 }
 
-void LazyMonitor::record(std::string variable, nlohmann::json value) noexcept {
+void LazyMonitor::record(std::string variable, nlohmann::ordered_json value) noexcept {
   try {
     if (auto* s = store()) {
       // Microseconds, as the API shows them, so a timestamp read back matches its own sample.

@@ -5,6 +5,8 @@
 // the destructor drains the queue before joining it, and the connections close after the thread is gone.
 #include "mvi/monitor/monitor_store.hpp"
 
+#include "mvi/core/json.hpp"
+
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -39,7 +41,7 @@
 
 namespace mvi::monitor {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -203,6 +205,9 @@ bool within_depth(const json& value, int max_depth) {
 
 std::string dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+// Values were JSON when stored; the limit only guards the reader's stack.
+constexpr std::size_t kMaxStoredDepth = 512;
+
 json read_value(sqlite3_stmt* s, int kind_col, int value_col) {
   switch (sqlite3_column_type(s, value_col)) {
     case SQLITE_INTEGER: return json(static_cast<std::int64_t>(sqlite3_column_int64(s, value_col)));
@@ -213,8 +218,8 @@ json read_value(sqlite3_stmt* s, int kind_col, int value_col) {
   std::string text = column_text(s, value_col);
   auto* kind = reinterpret_cast<const char*>(sqlite3_column_text(s, kind_col));
   if (kind && kind[0] == 'j') {
-    json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (!parsed.is_discarded()) return parsed;
+    // Linear in the value's size (ordered_json's own parser is quadratic in an object's keys).
+    if (auto parsed = parse_json(text, kMaxStoredDepth); parsed.value) return std::move(*parsed.value);
   }
   return json(std::move(text));
 }
@@ -743,7 +748,7 @@ MonitorStore::~MonitorStore() {
   if (impl_->writer.joinable()) impl_->writer.join();
 }
 
-void MonitorStore::record(std::string variable, nlohmann::json value, double unix_time) noexcept {
+void MonitorStore::record(std::string variable, nlohmann::ordered_json value, double unix_time) noexcept {
   Impl& s = *impl_;
   if (!valid_name(variable) || !std::isfinite(unix_time) || unix_time < kMinTime || unix_time > kMaxTime) {
     s.dropped_invalid.fetch_add(1, std::memory_order_relaxed);

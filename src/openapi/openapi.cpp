@@ -6,7 +6,7 @@
 
 namespace mvi::openapi {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 using schema::Kind;
 using schema::TypeDesc;
 

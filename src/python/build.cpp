@@ -3,12 +3,13 @@
 #include "build.hpp"
 
 #include "convert.hpp"
-#include "mvi/schema/ndarray.hpp"
+#include <stdexcept>
+
 #include "mvi/schema/validator.hpp"
 #include "owned_buffer.hpp"
 
 namespace py = pybind11;
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 namespace mvi::python {
 namespace {
@@ -23,15 +24,14 @@ py::object& lazy_module(py::object& slot, const char* name) {
   return slot;
 }
 
-py::object build_ndarray(const schema::TypeDesc& t, json& v, FunctionTable& table) {
+py::object build_ndarray(const schema::TypeDesc& t, json& v, schema::BuildNote& note, FunctionTable& table) {
   py::object& np = lazy_module(table.numpy, "numpy");
-  if (auto packed = schema::packed_array(v)) {
+  if (schema::PackedArray* packed = note.array.get()) {
     py::tuple shape(packed->shape.size());
     for (std::size_t i = 0; i < packed->shape.size(); ++i) shape[i] = py::int_(packed->shape[i]);
     // The packed bytes move into a Python object that numpy uses in place (writable): no copy.
     lazy_module(table.native, "_mvi_native");  // registers OwnedBuffer
-    auto& data = static_cast<std::vector<std::uint8_t>&>(v.at("data").get_binary());
-    py::object buffer = py::cast(OwnedBuffer{std::move(data)});
+    py::object buffer = py::cast(OwnedBuffer{std::move(packed->data)});
     return np.attr("frombuffer")(buffer, py::arg("dtype") = packed->dtype).attr("reshape")(shape);
   }
   py::object dtype = t.dtype.empty() ? py::none() : py::object(py::str(t.dtype));
@@ -44,11 +44,19 @@ py::object build_dataframe(const json& v, FunctionTable& table) {
   return frame.attr("from_dict")(json_to_py(v));
 }
 
-py::object build_object(const schema::TypeDesc& t, json& v, FunctionTable& table) {
+// The note of child `i`. A note that does not match the value is a bug of ours, never the
+// client's: it raises (a 500 for the call), it does not crash.
+schema::BuildNote& child(schema::BuildNote& note, std::size_t i) {
+  if (i >= note.children.size()) throw std::logic_error("argument builder: validation notes do not match the value");
+  return note.children[i];
+}
+
+py::object build_object(const schema::TypeDesc& t, json& v, schema::BuildNote& note, FunctionTable& table) {
   py::dict kwargs;
-  for (const auto& f : t.fields) {
+  for (std::size_t i = 0; i < t.fields.size(); ++i) {
+    const auto& f = t.fields[i];
     auto it = v.find(f.name);
-    if (it != v.end()) kwargs[py::str(f.name)] = build_value(f.type, *it, table);
+    if (it != v.end()) kwargs[py::str(f.name)] = build_value(f.type, *it, child(note, i), table);
   }
   if (t.construct == schema::Construct::typeddict) return kwargs;
   return table.classes.at(static_cast<std::size_t>(t.ref))(**kwargs);
@@ -61,12 +69,19 @@ py::object from_iso(py::object& type, const char* module, const char* attr, cons
 
 }  // namespace
 
-py::object build_value(const schema::TypeDesc& t, json& v, FunctionTable& table) {
+py::object build_value(const schema::TypeDesc& t, json& v, schema::BuildNote& note, FunctionTable& table) {
+  // The note decides before the value is looked at: a packed array's JSON value is null.
+  if (t.kind == schema::Kind::ndarray && note.array) return build_ndarray(t, v, note, table);
+  if (t.kind == schema::Kind::union_ && t.needs_build && !note.children.empty()) {
+    if (note.choice >= t.items.size()) throw std::logic_error("argument builder: union choice out of range");
+    return build_value(t.items[note.choice], v, note.children[0], table);
+  }
   if (!t.needs_build || v.is_null()) return json_to_py(v);
   switch (t.kind) {
     case schema::Kind::list: {
       py::list items;
-      for (auto& item : v) items.append(build_value(t.items[0], item, table));
+      std::size_t i = 0;
+      for (auto& item : v) items.append(build_value(t.items[0], item, child(note, i++), table));
       switch (t.container) {
         case schema::Container::tuple: return py::tuple(items);
         case schema::Container::set: return steal(PySet_New(items.ptr()));
@@ -76,23 +91,23 @@ py::object build_value(const schema::TypeDesc& t, json& v, FunctionTable& table)
     }
     case schema::Kind::dict: {
       py::dict out;
-      for (auto it = v.begin(); it != v.end(); ++it) out[py::str(it.key())] = build_value(t.items[0], it.value(), table);
+      std::size_t i = 0;
+      for (auto it = v.begin(); it != v.end(); ++it)
+        out[py::str(it.key())] = build_value(t.items[0], it.value(), child(note, i++), table);
       return out;
     }
     case schema::Kind::tuple: {
       py::tuple out(t.items.size());
-      for (std::size_t i = 0; i < t.items.size() && i < v.size(); ++i) out[i] = build_value(t.items[i], v[i], table);
+      for (std::size_t i = 0; i < t.items.size() && i < v.size(); ++i)
+        out[i] = build_value(t.items[i], v[i], child(note, i), table);
       return out;
     }
-    case schema::Kind::union_: {
-      auto choice = v.is_object() ? v.find(schema::kUnionChoiceKey) : v.end();
-      if (choice == v.end()) return json_to_py(v);  // a plain-JSON option validated
-      return build_value(t.items.at(choice->get<std::size_t>()), v.at("value"), table);
-    }
+    case schema::Kind::union_:
+      throw std::logic_error("argument builder: a union without its validation note");
     case schema::Kind::enum_:
       return table.classes.at(static_cast<std::size_t>(t.ref))(json_to_py(v));
     case schema::Kind::object:
-      return build_object(t, v, table);
+      return build_object(t, v, note, table);
     case schema::Kind::bytes: {
       const auto& b = v.get_binary();
       return steal(PyBytes_FromStringAndSize(reinterpret_cast<const char*>(b.data()), static_cast<Py_ssize_t>(b.size())));
@@ -103,7 +118,7 @@ py::object build_value(const schema::TypeDesc& t, json& v, FunctionTable& table)
     case schema::Kind::uuid:
       if (!table.uuid_type) table.uuid_type = py::module_::import("uuid").attr("UUID");
       return table.uuid_type(v.get<std::string>());
-    case schema::Kind::ndarray: return build_ndarray(t, v, table);
+    case schema::Kind::ndarray: return build_ndarray(t, v, note, table);
     case schema::Kind::dataframe: return build_dataframe(v, table);
     default: return json_to_py(v);
   }

@@ -5,10 +5,11 @@
 #include <cmath>
 #include <string>
 
+#include "mvi/core/json.hpp"
 #include "mvi/schema/formats.hpp"
 
 namespace py = pybind11;
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 namespace mvi::python {
 namespace {
@@ -82,7 +83,10 @@ json convert(py::handle v, py::handle fallback, int depth) {
     json out = json::object();
     PyObject *k, *val;
     Py_ssize_t pos = 0;
-    while (PyDict_Next(p, &pos, &k, &val)) out[key_string(k, fallback)] = convert(val, fallback, depth + 1);
+    // In the dict's order, and without ordered_json's search per key (a dict's keys are distinct;
+    // two that encode alike, 1 and "1", stay two, as json.dumps writes them).
+    out.get_ref<json::object_t&>().reserve(static_cast<std::size_t>(PyDict_GET_SIZE(p)));
+    while (PyDict_Next(p, &pos, &k, &val)) append_member(out, key_string(k, fallback), convert(val, fallback, depth + 1));
     return out;
   }
   if (PyList_Check(p) || PyTuple_Check(p)) {

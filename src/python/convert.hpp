@@ -8,7 +8,7 @@
 
 namespace mvi::python {
 
-pybind11::object json_to_py(const nlohmann::json& value);
+pybind11::object json_to_py(const nlohmann::ordered_json& value);
 
 // A Python str as UTF-8; lone surrogates (which UTF-8 cannot carry) become U+FFFD, never an error.
 std::string to_utf8(pybind11::handle str);
@@ -18,6 +18,6 @@ std::string to_utf8(pybind11::handle str);
 // bits become floats. Any other object is passed to `fallback` (mvi._encode.to_jsonable: numpy,
 // pandas, datetimes, Enums, dataclasses, models…) and its result converted in turn; without a
 // fallback, or if it raises, TypeError "Object of type X is not JSON serializable".
-nlohmann::json py_to_json(pybind11::handle value, pybind11::handle fallback = pybind11::handle());
+nlohmann::ordered_json py_to_json(pybind11::handle value, pybind11::handle fallback = pybind11::handle());
 
 }  // namespace mvi::python

@@ -5,7 +5,9 @@
 // use, also under the GIL.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <pybind11/pybind11.h>
@@ -25,6 +27,9 @@ struct FunctionTable {
   pybind11::object numpy;   // imported on first ndarray argument
   pybind11::object pandas;  // imported on first DataFrame argument
   pybind11::object native;  // _mvi_native, imported on first packed ndarray (it defines OwnedBuffer)
+  // The concurrent futures of async calls being awaited on the loop, by call id, so that a cancelled
+  // call's future can be found (with the GIL) from an id that C++ closures carry instead of the object.
+  std::unordered_map<std::uint64_t, pybind11::object> awaited;
 
   void clear() { *this = FunctionTable{}; }
 };

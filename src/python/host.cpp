@@ -26,7 +26,7 @@
 #endif
 
 namespace py = pybind11;
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 namespace mvi::python {
 

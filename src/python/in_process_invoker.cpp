@@ -9,6 +9,7 @@
 #include "build.hpp"
 #include "convert.hpp"
 #include "mvi/core/thread.hpp"
+#include "mvi/logs/crash.hpp"
 #include "mvi/logs/log.hpp"
 #include "native.hpp"
 
@@ -19,6 +20,32 @@ namespace {
 
 constexpr std::size_t kMaxBatch = 16;
 
+// Holds the GIL for a scope with the executor's kept thread state; released on every exit path,
+// exceptions included, so a failing call can never leave the GIL taken.
+class HeldGil {
+ public:
+  explicit HeldGil(PyThreadState* state) { PyEval_RestoreThread(state); }
+  ~HeldGil() { PyEval_SaveThread(); }
+  HeldGil(const HeldGil&) = delete;
+  HeldGil& operator=(const HeldGil&) = delete;
+};
+
+// The 500 result for a failure of ours (not the user's code), logged with the call's request id.
+exec::CallResult internal_failure(const exec::Call& call, const char* what) {
+  exec::CallResult r;
+  r.outcome = exec::Outcome::exception;
+  r.status = 500;
+  r.error = what;
+  logs::Record rec;
+  rec.level = logs::Level::error;
+  rec.logger = "mvi.runtime";
+  rec.message = "call to entrypoint '" + call.entrypoint_name + "' failed inside the runtime: " + what;
+  rec.entrypoint = call.entrypoint_name;
+  rec.request_id = call.request_id;
+  logs::emit(std::move(rec));
+  return r;
+}
+
 std::string header_safe(std::string s) {
   s.erase(std::remove_if(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; }), s.end());
   return s;
@@ -28,8 +55,8 @@ std::string header_safe(std::string s) {
 
 namespace {
 // The value at a pydantic error location inside the argument as sent (v1 errors carry no input).
-nlohmann::json value_at(const nlohmann::json& root, const nlohmann::json& path) {
-  const nlohmann::json* node = &root;
+nlohmann::ordered_json value_at(const nlohmann::ordered_json& root, const nlohmann::ordered_json& path) {
+  const nlohmann::ordered_json* node = &root;
   for (const auto& key : path) {
     if (key.is_string() && node->is_object() && node->contains(key.get<std::string>())) node = &(*node)[key.get<std::string>()];
     else if (key.is_number_integer() && node->is_array() && key.get<std::size_t>() < node->size()) node = &(*node)[key.get<std::size_t>()];
@@ -39,18 +66,18 @@ nlohmann::json value_at(const nlohmann::json& root, const nlohmann::json& path) 
 }
 }  // namespace
 
-nlohmann::json InProcessInvoker::build_errors(const std::string& param, const nlohmann::json& sent,
+nlohmann::ordered_json InProcessInvoker::build_errors(const std::string& param, const nlohmann::ordered_json& sent,
                                               py::error_already_set& e) {
-  nlohmann::json detail = nlohmann::json::array();
+  nlohmann::ordered_json detail = nlohmann::ordered_json::array();
   py::object exc = e.value();
   try {
     if (py::hasattr(exc, "errors")) {  // pydantic's ValidationError (v1 and v2)
       for (py::handle err : exc.attr("errors")()) {
         py::dict d = py::reinterpret_borrow<py::dict>(err);
-        nlohmann::json inner = nlohmann::json::array();
+        nlohmann::ordered_json inner = nlohmann::ordered_json::array();
         if (d.contains("loc"))
           for (py::handle part : d["loc"]) inner.push_back(py_to_json(part, table_.to_jsonable));
-        nlohmann::json loc = nlohmann::json::array({"body", param});
+        nlohmann::ordered_json loc = nlohmann::ordered_json::array({"body", param});
         for (const auto& part : inner) loc.push_back(part);
         detail.push_back({{"type", d.contains("type") ? py::str(d["type"]).cast<std::string>() : "value_error"},
                           {"loc", loc},
@@ -60,7 +87,7 @@ nlohmann::json InProcessInvoker::build_errors(const std::string& param, const nl
       if (!detail.empty()) return detail;
     }
   } catch (const std::exception&) {
-    detail = nlohmann::json::array();  // an unexpected errors() shape: fall back to the message
+    detail = nlohmann::ordered_json::array();  // an unexpected errors() shape: fall back to the message
   }
   std::string msg;
   try {
@@ -75,7 +102,8 @@ nlohmann::json InProcessInvoker::build_errors(const std::string& param, const nl
 InProcessInvoker::InProcessInvoker(FunctionTable& table, const registry::Registry& registry, int threads,
                                    std::size_t queue_limit, metrics::Metrics* metrics)
     : table_(table), registry_(registry), metrics_(metrics), queue_limit_(queue_limit), thread_count_(static_cast<std::size_t>(std::max(threads, 1))) {
-  for (std::size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this] { run_worker(); });
+  slots_.resize(thread_count_);
+  for (std::size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this, i] { run_worker(i); });
 }
 
 InProcessInvoker::~InProcessInvoker() { stop(); }
@@ -92,7 +120,8 @@ bool InProcessInvoker::submit(exec::Call call, exec::Completion done) {
 
 std::size_t InProcessInvoker::queued() const {
   std::lock_guard lock(mutex_);
-  return queue_.size();
+  // Calls an executor took in its batch but has not started wait too (behind a slow call, maybe).
+  return queue_.size() + held_.load(std::memory_order_relaxed);
 }
 
 void InProcessInvoker::stop() {
@@ -110,10 +139,49 @@ void InProcessInvoker::stop() {
     std::lock_guard lock(mutex_);
     abandoned.swap(queue_);
   }
-  for (auto& item : abandoned) item.done(exec::CallResult{exec::Outcome::unavailable, 503, nullptr, {}, {}});
+  for (auto& item : abandoned)
+    if (!item.cancel_awaited) complete(item, exec::CallResult{exec::Outcome::unavailable, 503, nullptr, {}, {}});
 }
 
-void InProcessInvoker::run_worker() {
+void InProcessInvoker::complete(Item& item, exec::CallResult result) {
+  try {
+    item.done(std::move(result));
+  } catch (const std::exception& e) {
+    logs::runtime().error("completing the call to '{}' failed: {} [request_id={}]", item.call.entrypoint_name,
+                          e.what(), item.call.request_id);
+  } catch (...) {
+    logs::runtime().error("completing the call to '{}' failed [request_id={}]", item.call.entrypoint_name,
+                          item.call.request_id);
+  }
+}
+
+std::vector<exec::RunningCall> InProcessInvoker::running() const {
+  std::vector<exec::RunningCall> out;
+  std::lock_guard lock(slots_mutex_);
+  for (const auto& slot : slots_)
+    if (slot.active) out.push_back(slot.call);
+  return out;
+}
+
+void InProcessInvoker::set_slot(std::size_t index, const exec::Call* call) {
+  thread_local logs::CrashSlot crash_slot;  // names the call in the last line of a fatal signal
+  if (call) crash_slot.enter(call->entrypoint_name, call->request_id);
+  else crash_slot.leave();
+  std::lock_guard lock(slots_mutex_);
+  Slot& slot = slots_[index];
+  slot.active = call != nullptr;
+  if (call) slot.call = {call->entrypoint_name, call->request_id, std::chrono::steady_clock::now()};
+}
+
+void InProcessInvoker::cancel_awaited(std::uint64_t id) {
+  auto it = table_.awaited.find(id);
+  if (it == table_.awaited.end()) return;  // finished meanwhile
+  // concurrent.futures.Future.cancel() of run_coroutine_threadsafe cancels the task on the loop; the
+  // done-callback then completes the call as cancelled.
+  it->second.attr("cancel")();
+}
+
+void InProcessInvoker::run_worker(std::size_t index) {
   core::name_this_thread("mvi-exec");
   // Waiting under SCHED_BATCH lets the I/O thread queue every ready request before this one runs;
   // the user's code runs under the normal policy, which the threads and processes it starts inherit.
@@ -135,6 +203,7 @@ void InProcessInvoker::run_worker() {
       for (std::size_t i = 0; i < take && !queue_.empty(); ++i) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
+        if (!batch.back().cancel_awaited) held_.fetch_add(1, std::memory_order_relaxed);
       }
     }
     // One wake-up serves the whole batch; each call is still answered as soon as it returns, with
@@ -142,17 +211,52 @@ void InProcessInvoker::run_worker() {
     busy_.fetch_add(1, std::memory_order_relaxed);
     core::schedule_as_normal();
     for (auto& item : batch) {
+      if (!item.cancel_awaited) held_.fetch_sub(1, std::memory_order_relaxed);
+      if (item.cancel_awaited) {
+        try {
+          HeldGil gil(thread_state);
+          try {
+            cancel_awaited(item.cancel_awaited);
+          } catch (py::error_already_set& e) {
+            logs::runtime().warn("cancelling an awaited call failed: {}", e.what());
+          }
+        } catch (const std::exception& e) {
+          logs::runtime().warn("cancelling an awaited call failed: {}", e.what());
+        }
+        continue;
+      }
+      // The client left (or the deadline answered) while the call waited: Python never sees it.
+      if (item.call.cancel && item.call.cancel->cancelled()) {
+        complete(item, exec::CallResult{exec::Outcome::cancelled, 499, nullptr, {}, {}});
+        continue;
+      }
+      set_slot(index, &item.call);
       auto asked = std::chrono::steady_clock::now();
-      PyEval_RestoreThread(thread_state);
-      auto taken = std::chrono::steady_clock::now();
-      std::optional<exec::CallResult> result = run_call(item.call, item.done);
-      PyEval_SaveThread();
+      std::chrono::steady_clock::time_point taken;
+      std::optional<exec::CallResult> result;
+      // No exception leaves this thread: anything a call throws answers that call with a 500.
+      try {
+        HeldGil gil(thread_state);
+        taken = std::chrono::steady_clock::now();
+        try {
+          result = run_call(item.call, item.done);
+        } catch (py::error_already_set& e) {
+          result = internal_failure(item.call, e.what());
+          e.restore();
+          PyErr_Clear();
+        }
+      } catch (const std::exception& e) {
+        result = internal_failure(item.call, e.what());
+      } catch (...) {
+        result = internal_failure(item.call, "unknown exception");
+      }
       if (metrics_) {
         auto released = std::chrono::steady_clock::now();
         metrics_->gil_wait().observe(std::chrono::duration<double>(taken - asked).count());
         metrics_->gil_hold().observe(std::chrono::duration<double>(released - taken).count());
       }
-      if (result) item.done(std::move(*result));
+      set_slot(index, nullptr);
+      if (result) complete(item, std::move(*result));
     }
     core::schedule_as_batch();
     busy_.fetch_sub(1, std::memory_order_relaxed);
@@ -168,11 +272,13 @@ std::optional<exec::CallResult> InProcessInvoker::run_call(exec::Call& call, exe
   logs::ScopedCallContext scope(call.entrypoint_name, call.request_id);
   py::dict kwargs;
   const auto& ep = registry_.entrypoints.at(call.entrypoint);
-  for (const auto& p : ep.params) {
+  if (call.notes.size() != ep.params.size()) call.notes.resize(ep.params.size());
+  for (std::size_t i = 0; i < ep.params.size(); ++i) {
+    const auto& p = ep.params[i];
     auto it = call.args.find(p.name);
     if (it == call.args.end()) continue;
     try {
-      kwargs[py::str(p.name)] = build_value(p.type, *it, table_);
+      kwargs[py::str(p.name)] = build_value(p.type, *it, call.notes[i], table_);
     } catch (py::error_already_set& e) {
       // A constructor refused the value (a pydantic validator, an Enum, numpy): the client's fault.
       r.outcome = exec::Outcome::invalid;
@@ -207,13 +313,19 @@ void InProcessInvoker::await_on_loop(py::object coroutine, const exec::Call& cal
   auto completion = std::make_shared<exec::Completion>(std::move(done));
   FunctionTable& table = table_;
   std::string name = call.entrypoint_name, request_id = call.request_id;
-  py::cpp_function on_done([&table, completion, name, request_id](py::object future) {
+  const std::uint64_t id = next_awaited_.fetch_add(1, std::memory_order_relaxed);
+  std::shared_ptr<core::CancelToken> token = call.cancel;
+  py::cpp_function on_done([&table, completion, name, request_id, id, token](py::object future) {
     logs::ScopedCallContext scope(name, request_id);
+    table.awaited.erase(id);
+    if (token) token->clear_hook();
     exec::CallResult r;
     try {
       if (future.attr("cancelled")().cast<bool>()) {
-        r.outcome = exec::Outcome::unavailable;
-        r.status = 503;
+        // Cancelled because the client left (or the deadline answered); otherwise the loop stopped.
+        const bool by_client = token && token->cancelled();
+        r.outcome = by_client ? exec::Outcome::cancelled : exec::Outcome::unavailable;
+        r.status = by_client ? 499 : 503;
       } else if (py::object exc = future.attr("exception")(); !exc.is_none()) {
         // Re-raise the coroutine's own exception so its traceback starts in user code, not in
         // concurrent.futures.
@@ -235,7 +347,22 @@ void InProcessInvoker::await_on_loop(py::object coroutine, const exec::Call& cal
     py::gil_scoped_release release;
     (*completion)(std::move(r));
   });
-  table_.schedule_coroutine(coroutine, name, request_id).attr("add_done_callback")(on_done);
+  py::object future = table_.schedule_coroutine(coroutine, name, request_id);
+  table_.awaited.emplace(id, future);
+  if (token) {
+    // The hook runs on whichever thread cancels (an I/O thread): it only queues a control item for an
+    // executor, which cancels the future with the GIL held. It names the invoker, which outlives it:
+    // the done-callback clears it, and at shutdown the server (whose threads cancel) stops first.
+    token->on_cancel([this, id] {
+      {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;
+        queue_.push_front(Item{{}, {}, id});
+      }
+      cv_.notify_one();
+    });
+  }
+  future.attr("add_done_callback")(on_done);
 }
 
 exec::CallResult InProcessInvoker::result_from_exception(py::error_already_set& e, const std::string& entrypoint) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -33,15 +34,28 @@ class InProcessInvoker final : public exec::Invoker {
   std::size_t queued() const override;
   std::size_t busy() const override { return busy_.load(std::memory_order_relaxed); }
   std::size_t executors() const override { return thread_count_; }
+  std::vector<exec::RunningCall> running() const override;
   void stop() override;
 
  private:
   struct Item {
     exec::Call call;
     exec::Completion done;
+    std::uint64_t cancel_awaited = 0;  // a control item: cancel this awaited call's future (no call)
   };
 
-  void run_worker();
+  // What executor `index` is running, for running(); guarded by slots_mutex_.
+  struct Slot {
+    bool active = false;
+    exec::RunningCall call;
+  };
+
+  void run_worker(std::size_t index);
+  void set_slot(std::size_t index, const exec::Call* call);
+  // Cancels an awaited call's future; GIL held.
+  void cancel_awaited(std::uint64_t id);
+  // Calls item.done; a completion that throws is logged, never propagated into the executor.
+  static void complete(Item& item, exec::CallResult result);
   // Runs one call with the GIL held. nullopt: an async entrypoint now awaited on the event loop,
   // which completes the call itself later.
   std::optional<exec::CallResult> run_call(exec::Call& call, exec::Completion& done);
@@ -49,7 +63,7 @@ class InProcessInvoker final : public exec::Invoker {
   exec::CallResult result_from_exception(pybind11::error_already_set& e, const std::string& entrypoint);
   void await_on_loop(pybind11::object coroutine, const exec::Call& call, exec::Completion& done);
   // 422 detail entries for an exception raised while building argument `param`.  GIL held.
-  nlohmann::json build_errors(const std::string& param, const nlohmann::json& sent, pybind11::error_already_set& e);
+  nlohmann::ordered_json build_errors(const std::string& param, const nlohmann::ordered_json& sent, pybind11::error_already_set& e);
 
   FunctionTable& table_;
   const registry::Registry& registry_;
@@ -59,8 +73,12 @@ class InProcessInvoker final : public exec::Invoker {
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<Item> queue_;
+  std::atomic<std::size_t> held_{0};  // calls taken into executors' batches, not started yet
   bool stopping_ = false;
   std::atomic<std::size_t> busy_{0};
+  std::atomic<std::uint64_t> next_awaited_{1};
+  mutable std::mutex slots_mutex_;
+  std::vector<Slot> slots_;
   std::vector<std::thread> threads_;
 };
 

@@ -93,7 +93,7 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
   m.def("store", [](py::dict variables) {
     if (!g_context.monitor) return;
     py::object fallback = py::module_::import("mvi._encode").attr("to_jsonable");
-    std::vector<std::pair<std::string, nlohmann::json>> values;
+    std::vector<std::pair<std::string, nlohmann::ordered_json>> values;
     for (auto kv : variables) {
       std::string name = to_utf8(py::str(kv.first));
       try {
@@ -124,6 +124,18 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
     logs::emit(std::move(r));
   });
   m.def("log_level", []() { return std::string(logs::level_name(logs::threshold())); });
+  // os._exit() skips every exit path of the runtime: python/mvi/_logging.py calls this first, so the
+  // log says who ended the process and the lines still queued reach stdout.
+  m.def("exit_notice", [](int code) {
+    logs::Record r;
+    r.level = logs::Level::critical;
+    r.logger = "mvi.runtime";
+    r.message = "the service called os._exit(" + std::to_string(code) + "); the process exits now";
+    if (!logs::current_call()) std::tie(r.entrypoint, r.request_id) = current_call();
+    py::gil_scoped_release release;
+    logs::emit(std::move(r));
+    logs::flush(std::chrono::milliseconds(1000));
+  });
 
   m.def("notify", [](const std::string& msg, int severity, bool dashboard, py::object emails, double timer) {
     if (!g_context.notifications) return;

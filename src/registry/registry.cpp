@@ -5,10 +5,11 @@
 #include <set>
 
 #include "mvi/core/error.hpp"
+#include "mvi/core/json.hpp"
 
 namespace mvi::registry {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 const Entrypoint* Registry::find(std::string_view name) const {
   for (const auto& ep : entrypoints)
@@ -98,12 +99,14 @@ std::string describe(const Registry& r) {
   return out;
 }
 
-bool validate_arguments(const Entrypoint& ep, json& args, std::string_view source, schema::Errors& errors) {
+bool validate_arguments(const Entrypoint& ep, json& args, std::string_view source, schema::Errors& errors,
+                        std::vector<schema::BuildNote>* notes) {
   const json source_loc = std::string(source);
   if (!args.is_object()) {
     errors.push_back({"dict_type", json::array({source_loc}), "Input should be a valid dictionary", args});
     return false;
   }
+  if (notes) notes->resize(ep.params.size());
   // A missing-field error shows the object as sent; coercion below changes `args` in place, so keep
   // a copy, made only when something is missing.
   std::optional<json> as_sent;
@@ -113,7 +116,9 @@ bool validate_arguments(const Entrypoint& ep, json& args, std::string_view sourc
       break;
     }
   bool ok = true;
-  for (const auto& p : ep.params) {
+  json declared = json::object();
+  for (std::size_t i = 0; i < ep.params.size(); ++i) {
+    const auto& p = ep.params[i];
     auto it = args.find(p.name);
     if (it == args.end()) {
       if (p.required) {
@@ -122,16 +127,13 @@ bool validate_arguments(const Entrypoint& ep, json& args, std::string_view sourc
       }
       continue;
     }
-    ok &= schema::validate(p.type, *it, json::array({source_loc, p.name}), errors);
+    ok &= schema::validate(p.type, *it, json::array({source_loc, p.name}), errors, notes ? &(*notes)[i] : nullptr);
+    if (ok) append_member(declared, p.name, std::move(*it));  // parameter names are distinct
   }
-  if (ok) {
-    // Only declared arguments reach the function: extra fields would be a TypeError there.
-    for (auto it = args.begin(); it != args.end();) {
-      bool declared = false;
-      for (const auto& p : ep.params) declared |= p.name == it.key();
-      it = declared ? std::next(it) : args.erase(it);
-    }
-  }
+  // Only declared arguments reach the function (extra fields would be a TypeError there), in the
+  // order the function declares them. Rebuilt rather than erased in place: erasing from an ordered
+  // object is linear per key, and a client may send many.
+  if (ok) args = std::move(declared);
   return ok;
 }
 

@@ -3,6 +3,7 @@
 // then notification delivery, then finalises Python (every Responder and py::object is gone before what it points into).
 #include "mvi/runtime/runtime.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -18,6 +19,7 @@
 #include "mvi/core/error.hpp"
 #include "mvi/core/lifecycle.hpp"
 #include "mvi/http/server.hpp"
+#include "mvi/logs/crash.hpp"
 #include "mvi/logs/log.hpp"
 #include "mvi/monitor/lazy_monitor.hpp"
 #include "mvi/notify/dispatcher.hpp"
@@ -30,7 +32,7 @@
 namespace mvi::runtime {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 // Shared with the signal watcher thread, which may outlive run()'s locals.
 struct ShutdownControl {
@@ -101,6 +103,44 @@ std::shared_ptr<notify::Dispatcher> start_notify_sinks(const notify::NotifyConfi
   return dispatcher;
 }
 
+// Exits the process at `deadline` unless destroyed first, naming what Python was still running.
+class ShutdownWatchdog {
+ public:
+  ShutdownWatchdog(std::chrono::steady_clock::time_point deadline, const exec::Invoker& invoker)
+      : invoker_(&invoker), thread_([this, deadline] {
+          std::unique_lock lock(mutex_);
+          if (cv_.wait_until(lock, deadline, [this] { return done_; })) return;
+          std::string running;
+          if (invoker_)
+            for (const auto& call : invoker_->running())
+            running += (running.empty() ? "" : ", ") + ("'" + call.entrypoint + "' [request_id=" + call.request_id + "]");
+          logs::runtime().warn("graceful timeout: Python is still running ({}); exiting without finalising it",
+                               running.empty() ? "a job, a thread or an interpreter shutdown step" : running);
+          exit_now(core::kExitOk);
+        }) {}
+  // The invoker is about to be destroyed: stop reading it.
+  void forget_invoker() {
+    std::lock_guard lock(mutex_);
+    invoker_ = nullptr;
+  }
+
+  ~ShutdownWatchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  const exec::Invoker* invoker_;  // guarded by mutex_
+  std::thread thread_;           // last: it starts reading the members above at once
+};
+
 std::string describe_parameters(const state::ParameterStore& parameters) {
   std::string out = "parameters:\n";
   auto list = parameters.list();
@@ -125,6 +165,7 @@ int run(int argc, const char* const* argv) {
   // --check and --openapi print their result on stdout; the log (and user print()s) go to stderr.
   log_options.to_stderr = cfg.check || cfg.print_openapi;
   logs::init(log_options);
+  logs::install_crash_handlers(cfg.log_format == "json");
 
   auto control = std::make_shared<ShutdownControl>();
   SignalWatcher watcher([control](int signo, int count) {
@@ -263,7 +304,9 @@ int run(int argc, const char* const* argv) {
   std::this_thread::sleep_for(std::chrono::duration<double>(drain));
   server.set_closing();
   server.stop_accepting();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(cfg.graceful_timeout_s);
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(cfg.graceful_timeout_s));
   while (server.in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   if (server.in_flight() > 0) {
@@ -272,14 +315,20 @@ int run(int argc, const char* const* argv) {
                          server.in_flight());
     exit_now(core::kExitOk);
   }
+  // No request is waiting, but Python may still run a call whose client got 504, a job, or a thread
+  // that finalisation would join: the rest of the stop is bounded by the same deadline (at least a
+  // second for the stores to commit), then the process exits with the graceful stop's code anyway.
+  const auto floor = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  ShutdownWatchdog watchdog(std::max(deadline, floor), *invoker);
   server.stop();
   invoker->stop();
+  watchdog.forget_invoker();
   invoker.reset();
   if (notify_sinks) notify_sinks->stop();
   host.finalize();
   logs::runtime().info("stopped");
   logs::flush();
-  return core::kExitOk;
+  return core::kExitOk;  // the watchdog is destroyed (cancelled) on the way out, after the flush
 }
 
 }  // namespace mvi::runtime

@@ -8,11 +8,9 @@
 
 namespace mvi::schema {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 namespace {
-
-constexpr const char* kPackedKey = "__mvi_ndarray__";
 
 struct DtypeInfo {
   const char* name;
@@ -69,28 +67,10 @@ void put(std::uint8_t* out, T v) {
 
 }  // namespace
 
-std::optional<PackedArray> packed_array(const json& value) {
-  if (!value.is_object()) return std::nullopt;
-  auto meta = value.find(kPackedKey);
-  auto data = value.find("data");
-  if (meta == value.end() || data == value.end() || !data->is_binary()) return std::nullopt;
-  PackedArray p;
-  p.dtype = (*meta)["dtype"].get<std::string>();
-  p.shape = (*meta)["shape"].get<std::vector<std::int64_t>>();
-  p.data = &data->get_binary();
-  return p;
-}
-
-json make_packed(const std::string& dtype, const std::vector<std::int64_t>& shape, std::vector<std::uint8_t> data) {
-  json packed = json::object();
-  packed[kPackedKey] = {{"dtype", dtype}, {"shape", shape}};
-  packed["data"] = json::binary(std::move(data));
-  return packed;
-}
-
-bool pack_ndarray(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
-  if (auto already = packed_array(v)) {
+bool pack_ndarray(const TypeDesc& t, json& v, const json& loc, Errors& errors, BuildNote* note) {
+  if (note && note->array) {
     // Packed by the fast path: only the declared shape is left to check.
+    const PackedArray* already = note->array.get();
     bool ok = !t.has_shape || t.shape.size() == already->shape.size();
     for (std::size_t i = 0; ok && t.has_shape && i < t.shape.size(); ++i)
       ok = t.shape[i] < 0 || t.shape[i] == already->shape[i];
@@ -185,7 +165,7 @@ bool pack_ndarray(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
     return false;
   }
 
-  json::binary_t buffer(std::vector<std::uint8_t>(leaves.size() * info->size));
+  std::vector<std::uint8_t> buffer(leaves.size() * info->size);
   std::uint8_t* out = buffer.data();
   for (std::size_t i = 0; i < leaves.size(); ++i, out += info->size) {
     const json& leaf = *leaves[i];
@@ -232,10 +212,10 @@ bool pack_ndarray(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
         else put(out, leaf.is_number_unsigned() ? leaf.get<std::uint64_t>() : static_cast<std::uint64_t>(n));
     }
   }
-  json packed = json::object();
-  packed[kPackedKey] = {{"dtype", info->name}, {"shape", shape}};
-  packed["data"] = json::binary(std::move(buffer));
-  v = std::move(packed);
+  if (note) {
+    note->array = std::make_shared<PackedArray>(PackedArray{info->name, std::move(shape), std::move(buffer)});
+    v = nullptr;  // the buffer replaces the JSON array; nothing reads both
+  }
   return true;
 }
 

@@ -7,7 +7,7 @@
 
 namespace mvi::schema {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 namespace {
 

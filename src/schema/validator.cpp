@@ -10,13 +10,14 @@
 #include <limits>
 #include <optional>
 
+#include "mvi/core/json.hpp"
 #include "mvi/schema/formats.hpp"
 #include "mvi/schema/ndarray.hpp"
 
 namespace mvi::schema {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 json at(const json& loc, const json& key) {
   json out = loc;
@@ -188,23 +189,32 @@ bool exact_shape(Kind k, const json& v) {
   return false;
 }
 
-// The builder must know which option validated when that option builds a special value (a
-// datetime from a string, say); plain JSON options need no record.
-void mark_union_choice(const TypeDesc& t, std::size_t index, json& v) {
-  if (!t.items[index].needs_build) return;
-  json wrapped = json::object();
-  wrapped[kUnionChoiceKey] = index;
-  wrapped["value"] = std::move(v);
-  v = std::move(wrapped);
+// Records the choice only where the builder will look: a union some option of which needs building.
+void note_choice(const TypeDesc& t, BuildNote* note, std::size_t index, BuildNote chosen) {
+  if (!note || !t.needs_build) return;
+  note->choice = index;
+  note->children.clear();
+  note->children.push_back(std::move(chosen));
 }
 
-bool validate_union(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
+// The note for child `i` of a value being validated, or null when nothing is recorded below here.
+BuildNote* child_note(const TypeDesc& t, BuildNote* note, std::size_t count, std::size_t i) {
+  if (!note || !t.needs_build) return nullptr;
+  if (note->children.size() != count) note->children.resize(count);
+  return &note->children[i];
+}
+
+bool validate_union(const TypeDesc& t, json& v, const json& loc, Errors& errors, BuildNote* note) {
   // Optional[X]: null, or X with X's own errors (no per-option tag), as pydantic reports it.
   if (t.items.size() == 2 && (t.items[0].kind == Kind::none || t.items[1].kind == Kind::none)) {
-    if (v.is_null()) return true;
     const std::size_t inner = t.items[0].kind == Kind::none ? 1 : 0;
-    if (!validate(t.items[inner], v, loc, errors)) return false;
-    mark_union_choice(t, inner, v);
+    if (v.is_null()) {
+      note_choice(t, note, 1 - inner, {});
+      return true;
+    }
+    BuildNote chosen;
+    if (!validate(t.items[inner], v, loc, errors, note ? &chosen : nullptr)) return false;
+    note_choice(t, note, inner, std::move(chosen));
     return true;
   }
   for (int pass = 0; pass < 2; ++pass) {
@@ -213,9 +223,10 @@ bool validate_union(const TypeDesc& t, json& v, const json& loc, Errors& errors)
       if (pass == 0 && !exact_shape(option.kind, v)) continue;
       json candidate = v;
       Errors scratch;
-      if (validate(option, candidate, loc, scratch)) {
+      BuildNote chosen;
+      if (validate(option, candidate, loc, scratch, note ? &chosen : nullptr)) {
         v = std::move(candidate);
-        mark_union_choice(t, i, v);
+        note_choice(t, note, i, std::move(chosen));
         return true;
       }
     }
@@ -308,7 +319,7 @@ bool validate_enum(const TypeDesc& t, json& v, const json& loc, Errors& errors) 
   return false;
 }
 
-bool validate_object(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
+bool validate_object(const TypeDesc& t, json& v, const json& loc, Errors& errors, BuildNote* note) {
   if (!v.is_object()) {
     if (t.construct == Construct::typeddict) add(errors, "dict_type", loc, "Input should be a valid dictionary", v);
     else if (t.construct == Construct::dataclass)
@@ -325,7 +336,8 @@ bool validate_object(const TypeDesc& t, json& v, const json& loc, Errors& errors
     }
   bool ok = true;
   json out = json::object();
-  for (const auto& f : t.fields) {
+  for (std::size_t i = 0; i < t.fields.size(); ++i) {
+    const auto& f = t.fields[i];
     auto it = v.find(f.name);
     if (it == v.end()) {
       if (f.required) {
@@ -334,8 +346,8 @@ bool validate_object(const TypeDesc& t, json& v, const json& loc, Errors& errors
       }
       continue;
     }
-    ok &= validate(f.type, *it, at(loc, f.name), errors);
-    if (ok) out[f.name] = std::move(*it);
+    ok &= validate(f.type, *it, at(loc, f.name), errors, child_note(t, note, t.fields.size(), i));
+    if (ok) append_member(out, f.name, std::move(*it));  // declared fields are distinct
   }
   // Unknown keys are dropped (FastAPI's default), so the constructor never sees them.
   if (ok) v = std::move(out);
@@ -397,7 +409,7 @@ json errors_body(const Errors& errors) {
   return {{"detail", std::move(detail)}};
 }
 
-bool validate(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
+bool validate(const TypeDesc& t, json& v, const json& loc, Errors& errors, BuildNote* note) {
   switch (t.kind) {
     case Kind::any: return true;
     case Kind::str:
@@ -417,7 +429,8 @@ bool validate(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
         return false;
       }
       bool ok = true;
-      for (std::size_t i = 0; i < v.size(); ++i) ok &= validate(t.items[0], v[i], at(loc, i), errors);
+      for (std::size_t i = 0; i < v.size(); ++i)
+        ok &= validate(t.items[0], v[i], at(loc, i), errors, child_note(t, note, v.size(), i));
       return ok;
     }
     case Kind::tuple: {
@@ -438,7 +451,7 @@ bool validate(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
           add(errors, "missing", at(loc, i), "Field required", v);
           ok = false;
         } else {
-          ok &= validate(t.items[i], v[i], at(loc, i), errors);
+          ok &= validate(t.items[i], v[i], at(loc, i), errors, child_note(t, note, t.items.size(), i));
         }
       }
       return ok;
@@ -449,10 +462,12 @@ bool validate(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
         return false;
       }
       bool ok = true;
-      for (auto it = v.begin(); it != v.end(); ++it) ok &= validate(t.items[0], it.value(), at(loc, it.key()), errors);
+      std::size_t i = 0;
+      for (auto it = v.begin(); it != v.end(); ++it, ++i)
+        ok &= validate(t.items[0], it.value(), at(loc, it.key()), errors, child_note(t, note, v.size(), i));
       return ok;
     }
-    case Kind::union_: return validate_union(t, v, loc, errors);
+    case Kind::union_: return validate_union(t, v, loc, errors, note);
     case Kind::literal: return validate_literal(t, v, loc, errors);
     case Kind::bytes: return validate_bytes(v, loc, errors);
     case Kind::datetime:
@@ -460,8 +475,8 @@ bool validate(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
     case Kind::time:
     case Kind::uuid: return validate_string_format(t.kind, v, loc, errors);
     case Kind::enum_: return validate_enum(t, v, loc, errors);
-    case Kind::object: return validate_object(t, v, loc, errors);
-    case Kind::ndarray: return pack_ndarray(t, v, loc, errors);
+    case Kind::object: return validate_object(t, v, loc, errors, note);
+    case Kind::ndarray: return pack_ndarray(t, v, loc, errors, note);
     case Kind::dataframe: return validate_dataframe(t, v, loc, errors);
   }
   return true;

@@ -5,7 +5,7 @@
 
 namespace mvi::state {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 void ParameterStore::add(Parameter parameter) {
   schema::Errors errors;

@@ -26,6 +26,18 @@ def call(svc, path, raw_body):
     return responses[0]
 
 
+def expect_json_invalid(svc, raw_body, reason_part):
+    """Not JSON at all: FastAPI's 422 with one json_invalid item whose ctx.error says why (SPEC §5)."""
+    resp = call(svc, "/anything", raw_body)
+    assert resp.status == 422, f"{raw_body[:60]!r}: {resp!r}"
+    (item,) = resp.json["detail"]
+    assert item["type"] == "json_invalid" and item["loc"][0] == "body" and isinstance(item["loc"][1], int), item
+    assert item["msg"] == "JSON decode error", item
+    assert reason_part in item["ctx"]["error"], f"{raw_body[:60]!r}: {item!r}"
+    assert_serving(svc, svc.pid_at_start)
+    return item["ctx"]["error"]
+
+
 def expect_400(svc, raw_body, detail_part):
     resp = call(svc, "/anything", raw_body)
     assert resp.status == 400, f"{raw_body[:60]!r}: {resp!r}"
@@ -64,13 +76,13 @@ def test_depth_64_is_accepted_and_65_is_not(svc):
 # Numbers, strings
 
 
-def test_number_overflow_is_400(svc):
-    expect_400(svc, b'{"value": 1e999999}', "number overflow")
+def test_number_overflow_is_json_invalid(svc):
+    expect_json_invalid(svc, b'{"value": 1e999999}', "number overflow")
 
 
 @pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity", b"nan", b"inf"])
 def test_nan_and_infinity_literals_are_invalid_json(svc, literal):
-    expect_400(svc, b'{"value": ' + literal + b"}", "Invalid JSON body")
+    expect_json_invalid(svc, b'{"value": ' + literal + b"}", "syntax error")
 
 
 @pytest.mark.parametrize(
@@ -78,14 +90,13 @@ def test_nan_and_infinity_literals_are_invalid_json(svc, literal):
     [b'{"value": "\xff"}', b'{"value": "\xc0\xaf"}', b'{"value": "\xed\xa0\x80"}', b'{"value": "\xf4\x90\x80\x80"}'],
     ids=["ff", "overlong-slash", "encoded-surrogate", "above-10ffff"],
 )
-def test_invalid_utf8_is_400(svc, raw):
-    detail = expect_400(svc, raw, "Invalid JSON body")
-    assert "UTF-8" in detail, detail
+def test_invalid_utf8_is_json_invalid(svc, raw):
+    expect_json_invalid(svc, raw, "UTF-8")
 
 
 @pytest.mark.parametrize("escape", [b"\\ud800", b"\\udc00", b"\\ud800\\u0041", b"\\udbff\\udbff"])
-def test_lone_surrogate_escapes_are_400(svc, escape):
-    expect_400(svc, b'{"value": "' + escape + b'"}', "surrogate")
+def test_lone_surrogate_escapes_are_json_invalid(svc, escape):
+    expect_json_invalid(svc, b'{"value": "' + escape + b'"}', "surrogate")
 
 
 def test_a_surrogate_pair_is_fine(svc):
@@ -93,8 +104,8 @@ def test_a_surrogate_pair_is_fine(svc):
     assert resp.status == 200 and resp.json == "\U0001F600", resp
 
 
-def test_trailing_garbage_is_400(svc):
-    expect_400(svc, b'{"value": 1} x', "Invalid JSON body")
+def test_trailing_garbage_is_json_invalid(svc):
+    expect_json_invalid(svc, b'{"value": 1} x', "syntax error")
 
 
 # ----------------------------------------------------------------------------------------------------------------

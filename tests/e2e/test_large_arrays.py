@@ -54,7 +54,8 @@ def test_a_large_array_with_a_stray_value_falls_back_and_is_422(arrays, bad):
     assert resp.body["detail"][0]["loc"][:2] == ["body", "values"], resp.body
 
 
-def test_invalid_json_in_a_large_body_is_400(arrays):
+def test_invalid_json_in_a_large_body_is_422_json_invalid(arrays):
     body = b'{"values": [' + b"1.0," * 10_000 + b"]}"
     resp = arrays.request("POST", "/total", body=body, headers={"Content-Type": "application/json"})
-    assert resp.status == 400, resp
+    assert resp.status == 422, resp
+    assert resp.body["detail"][0]["type"] == "json_invalid", resp.body

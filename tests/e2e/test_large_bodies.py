@@ -88,7 +88,8 @@ def test_a_stalled_large_body_is_closed_at_the_body_deadline(svc):
     assert_serving(svc, svc.pid_at_start)
 
 
-def test_a_large_body_with_invalid_json_is_400(svc):
+def test_a_large_body_with_invalid_json_is_422_json_invalid(svc):
     body = b'{"n": 1, "label": "' + b"y" * 100_000 + b'"'  # the closing brace is missing
     responses, _ = exchange(svc.port, post_json("/echo", body, [("Connection", "close")]), timeout=10)
-    assert [r.status for r in responses] == [400], responses
+    assert [r.status for r in responses] == [422], responses
+    assert responses[0].json["detail"][0]["type"] == "json_invalid", responses

@@ -1,8 +1,9 @@
 // libFuzzer target for the pure request path, the code that sees attacker bytes before any Python:
-// raw header checks → Beast's request parser (header, then the body when it is complete) → framing
-// checks → the router → depth-limited JSON parsing → argument validation against a hand-built
-// entrypoint with typed parameters. It mirrors the order of http::Session::on_header_block and
-// api::App::handle_entrypoint, with the runtime's default limits. No sockets, no interpreter.
+// partial-header checks → raw header checks → Beast's request parser (header) → framing checks → the
+// router → the body (the server's own chunked decoder, or Beast's parser for a Content-Length body) →
+// depth-limited JSON parsing → argument validation against a hand-built entrypoint with typed
+// parameters. It mirrors the order of http::Session::on_header_block and api::App::handle_entrypoint,
+// with the runtime's default limits. No sockets, no interpreter.
 // Build and run: tests/fuzz/run.sh (clang-14, -fsanitize=fuzzer,address,undefined).
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +17,8 @@
 
 #include "mvi/api/fast_body.hpp"
 #include "mvi/api/json_body.hpp"
+#include "mvi/config/config.hpp"
+#include "mvi/http/chunked.hpp"
 #include "mvi/http/message.hpp"
 #include "mvi/http/request_checks.hpp"
 #include "mvi/http/router.hpp"
@@ -27,10 +30,17 @@ namespace {
 
 namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
-constexpr std::size_t kHeaderLimit = 16 * 1024;  // config::Limits defaults
-constexpr std::size_t kBodyLimit = 64 * 1024;    // smaller than the runtime's 8 MiB: inputs are small anyway
+// The runtime's defaults, but a smaller body limit: inputs are small anyway.
+const mvi::config::Limits& limits() {
+  static const mvi::config::Limits l = [] {
+    mvi::config::Limits x;
+    x.max_body_size = 64 * 1024;
+    return x;
+  }();
+  return l;
+}
 constexpr std::size_t kJsonDepth = 64;
 
 // A crash with a message: libFuzzer keeps the input that broke an invariant.
@@ -112,18 +122,21 @@ void check_arguments(const std::string& body, std::string_view source) {
   // The simdjson fast path, whatever the body size, must either decline or give valid arguments.
   if (auto fast = mvi::api::parse_arguments_fast(body, entrypoint(), kJsonDepth)) {
     mvi::schema::Errors errors;
-    json args = std::move(*fast);
-    if (mvi::registry::validate_arguments(entrypoint(), args, source, errors)) FUZZ_CHECK(errors.empty());
-    else FUZZ_CHECK(!errors.empty());
+    FUZZ_CHECK(fast->notes.size() == entrypoint().params.size());
+    if (mvi::registry::validate_arguments(entrypoint(), fast->args, source, errors, &fast->notes))
+      FUZZ_CHECK(errors.empty());
+    else
+      FUZZ_CHECK(!errors.empty());
   }
   auto parsed = mvi::api::parse_json_body(body, kJsonDepth);
   if (!parsed.value) {
-    FUZZ_CHECK(!parsed.error.empty());
+    FUZZ_CHECK(parsed.error && (parsed.error->status == 400 || parsed.error->status == 422));
     return;
   }
   mvi::schema::Errors errors;
   json args = std::move(*parsed.value);
-  const bool ok = mvi::registry::validate_arguments(entrypoint(), args, source, errors);
+  std::vector<mvi::schema::BuildNote> notes;
+  const bool ok = mvi::registry::validate_arguments(entrypoint(), args, source, errors, &notes);
   if (ok) {
     FUZZ_CHECK(errors.empty());
     FUZZ_CHECK(args.is_object());
@@ -147,7 +160,8 @@ void query_arguments(std::string_view query) {
     else *it = json::array({*it, v});
   }
   mvi::schema::Errors errors;
-  (void)mvi::registry::validate_arguments(entrypoint(), args, "query", errors);
+  std::vector<mvi::schema::BuildNote> notes;
+  (void)mvi::registry::validate_arguments(entrypoint(), args, "query", errors, &notes);
   (void)mvi::schema::errors_body(errors).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -155,19 +169,19 @@ void query_arguments(std::string_view query) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  const mvi::http::RawLimits limits{8 * 1024, 100};
-
-  // The session reads up to the blank line, or gives up past the header limit.
-  const auto end = input.find("\r\n\r\n");
+  // The session reads up to the blank line (after skipping empty lines), checking what arrived as it goes.
+  const auto end = input.find("\r\n\r\n", mvi::http::leading_empty_lines(input));
   if (end == std::string_view::npos) {
-    auto rejection = mvi::http::oversized_header(input, limits, kHeaderLimit);
-    FUZZ_CHECK(rejection.status == 414 || rejection.status == 431);
+    if (auto rejection = mvi::http::check_partial_header(input, 0, limits()))
+      FUZZ_CHECK(rejection->status == 400 || rejection->status == 414 || rejection->status == 431);
+    else
+      FUZZ_CHECK(input.size() <= limits().max_header_size);
     return 0;
   }
   const std::string_view block = input.substr(0, end + 4);
   std::string_view rest = input.substr(end + 4);
 
-  if (auto rejection = mvi::http::check_raw_header(block, limits)) {
+  if (auto rejection = mvi::http::check_raw_header(block, limits())) {
     FUZZ_CHECK(rejection->status >= 400 && rejection->status < 500);
     return 0;
   }
@@ -177,10 +191,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (block[i] == '\n') FUZZ_CHECK(i > 0 && block[i - 1] == '\r');
 
   bhttp::request_parser<bhttp::string_body> parser;
-  parser.header_limit(static_cast<std::uint32_t>(kHeaderLimit));
-  parser.body_limit(kBodyLimit);
+  parser.header_limit(static_cast<std::uint32_t>(limits().max_header_size));
+  parser.body_limit(limits().max_body_size);
   boost::beast::error_code ec;
-  parser.put(net::buffer(block.data(), block.size()), ec);
+  const std::size_t lead = mvi::http::leading_empty_lines(block);
+  parser.put(net::buffer(block.data() + lead, block.size() - lead), ec);
   if (ec || !parser.is_header_done()) return 0;
 
   const auto& req = parser.get();
@@ -206,7 +221,30 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(match.capture.find_first_of(std::string_view("/\\\0", 3)) == std::string::npos);
   (void)mvi::http::percent_decode(head.query, true);
 
-  // The body, when the input holds all of it (the session would keep reading otherwise).
+  // A chunked body goes through the server's own decoder, as Session::decode_chunks does.
+  if (parser.chunked()) {
+    mvi::http::ChunkedDecoder decoder(limits());
+    std::string body;
+    const std::size_t used = decoder.feed(rest, body);
+    FUZZ_CHECK(used <= rest.size());
+    FUZZ_CHECK(body.size() <= limits().max_body_size);
+    switch (decoder.status()) {
+      case mvi::http::ChunkedDecoder::Status::failed: {
+        const int status = decoder.rejection().status;
+        FUZZ_CHECK(status == 400 || status == 413 || status == 431);
+        return 0;
+      }
+      case mvi::http::ChunkedDecoder::Status::need_more:
+        FUZZ_CHECK(used == rest.size());  // it held back nothing it could have decoded
+        query_arguments(head.query);
+        return 0;
+      case mvi::http::ChunkedDecoder::Status::done:
+        check_arguments(body, "body");
+        return 0;
+    }
+  }
+
+  // A Content-Length body, when the input holds all of it (the session would keep reading otherwise).
   parser.eager(true);
   while (!parser.is_done() && !rest.empty()) {
     const std::size_t used = parser.put(net::buffer(rest.data(), rest.size()), ec);
@@ -225,7 +263,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   const std::string& body = parser.get().body();
-  FUZZ_CHECK(body.size() <= kBodyLimit);
+  FUZZ_CHECK(body.size() <= limits().max_body_size);
   if (body.find_first_not_of(" \t\r\n") == std::string::npos && head.method != "POST") query_arguments(head.query);
   else check_arguments(body, "body");
   return 0;

@@ -25,7 +25,7 @@
 namespace mvi::api {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 using http::Header;
 using http::Response;
 using namespace std::chrono_literals;
@@ -97,6 +97,10 @@ class FakeInvoker : public exec::Invoker {
   std::size_t queued() const override { return queued_value; }
   std::size_t busy() const override { return 1; }
   std::size_t executors() const override { return 2; }
+  std::vector<exec::RunningCall> running() const override {
+    std::lock_guard lock(mutex_);
+    return running_value;
+  }
   void stop() override { join(); }
 
   std::vector<exec::Call> calls() const {
@@ -108,6 +112,7 @@ class FakeInvoker : public exec::Invoker {
   Mode mode = Mode::sync;
   bool accept = true;
   std::size_t queued_value = 0;
+  std::vector<exec::RunningCall> running_value;
   exec::CallResult result;
   std::function<exec::CallResult(const exec::Call&)> respond;
 
@@ -300,6 +305,52 @@ TEST_F(AppTest, ReadyIs503WhenTheQueueIsFull) {
   auto r = call("GET", "/health/ready");
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(body_of(r), (json{{"status", "busy"}}));
+}
+
+TEST_F(AppTest, ReadyIs503WhenEveryExecutorIsStuckWhileCallsWait) {
+  config_.limits.request_timeout_s = 5;
+  start();
+  const auto now = std::chrono::steady_clock::now();
+  invoker_.running_value = {{"spin", "r-1", now - std::chrono::seconds(60)}, {"nap", "r-2", now - std::chrono::seconds(9)}};
+  EXPECT_EQ(call("GET", "/health/ready").status, 200) << "nothing waits: not stuck";
+  invoker_.queued_value = 1;
+  auto r = call("GET", "/health/ready");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(body_of(r)["status"], "stuck");
+  EXPECT_NE(body_of(r)["detail"].get<std::string>().find("'spin'"), std::string::npos) << r.body;
+  auto status = body_of(call("GET", "/status"));
+  EXPECT_EQ(status["stuck"]["entrypoint"], "spin");
+  EXPECT_EQ(status["stuck"]["request_id"], "r-1");
+  EXPECT_EQ(status["executors"]["running"].size(), 2u);
+  // One executor still within the timeout, or one idle: calls will be taken, so not stuck.
+  invoker_.running_value[1].started = now - std::chrono::seconds(1);
+  EXPECT_EQ(call("GET", "/health/ready").status, 200);
+  invoker_.running_value.pop_back();
+  EXPECT_EQ(call("GET", "/health/ready").status, 200);
+}
+
+TEST_F(AppTest, ACancelledCallIsCountedAs499) {
+  start();
+  exec::CallResult cancelled;
+  cancelled.outcome = exec::Outcome::cancelled;
+  invoker_.result = cancelled;
+  auto r = call("POST", "/hello", R"({"name": "x"})");
+  EXPECT_EQ(r.status, 499);
+  EXPECT_NE(metrics_->render({}).find("mvi_entrypoint_cancelled_total{entrypoint=\"hello\"} 1"), std::string::npos);
+}
+
+TEST_F(AppTest, TheRequestsCancelTokenReachesTheCall) {
+  start();
+  invoker_.result = ok_result("hi");
+  http::Request req;
+  req.method = "POST";
+  req.target = req.path = "/hello";
+  req.body = R"({"name": "x"})";
+  req.cancel = std::make_shared<core::CancelToken>();
+  auto token = req.cancel;
+  app().handle(std::move(req), [](http::Response) {});
+  ASSERT_EQ(invoker_.calls().size(), 1u);
+  EXPECT_EQ(invoker_.calls()[0].cancel, token);
 }
 
 TEST_F(AppTest, ReadyIs503WhileStoppingOrFailed) {
@@ -505,11 +556,11 @@ TEST_F(AppTest, ParameterPostWithoutTheValueIs422) {
   EXPECT_EQ(parameters_.get("count"), json(3));
 }
 
-TEST_F(AppTest, ParameterPostInvalidJsonIs400) {
+TEST_F(AppTest, ParameterPostInvalidJsonIs422JsonInvalid) {
   start();
   auto r = call("POST", "/parameters/count", "{\"count\": ");
-  EXPECT_EQ(r.status, 400);
-  EXPECT_TRUE(body_of(r)["detail"].is_string());
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(body_of(r)["detail"][0]["type"], "json_invalid");
   EXPECT_EQ(parameters_.get("count"), json(3));
 }
 
@@ -596,14 +647,16 @@ TEST_F(AppTest, EntrypointNonObjectBodyIs422) {
   EXPECT_TRUE(invoker_.calls().empty());
 }
 
-TEST_F(AppTest, EntrypointInvalidJsonIs400) {
+TEST_F(AppTest, EntrypointInvalidJsonIs422JsonInvalid) {
   start();
   for (const char* body : {"{", "{\"name\": }", "nul", "{} x", "{'name': 'a'}", "\xFF"}) {
     auto r = call("POST", "/hello", body);
-    EXPECT_EQ(r.status, 400) << body;
+    EXPECT_EQ(r.status, 422) << body;
     auto detail = body_of(r)["detail"];
-    ASSERT_TRUE(detail.is_string()) << r.body;
-    EXPECT_EQ(detail.get<std::string>().rfind("Invalid JSON body", 0), 0u) << detail;
+    ASSERT_TRUE(detail.is_array() && detail.size() == 1) << r.body;
+    EXPECT_EQ(detail[0]["type"], "json_invalid") << r.body;
+    EXPECT_EQ(detail[0]["loc"][0], "body") << r.body;
+    EXPECT_TRUE(detail[0]["ctx"]["error"].is_string()) << r.body;
   }
   EXPECT_TRUE(invoker_.calls().empty());
 }
@@ -991,7 +1044,8 @@ TEST_F(AppTest, StatusReportsServiceAndCounters) {
   EXPECT_EQ(s["name"], "svc");
   EXPECT_EQ(s["version"], "1.0.0");
   EXPECT_EQ(s["state"], "RUNNING");
-  EXPECT_EQ(s["executors"], (json{{"count", 2}, {"busy", 1}, {"queued", 0}}));
+  EXPECT_EQ(s["executors"], (json{{"count", 2}, {"busy", 1}, {"queued", 0}, {"running", json::array()}}));
+  EXPECT_TRUE(s["stuck"].is_null());
   EXPECT_EQ(s["requests"]["total"], 1);
   EXPECT_EQ(s["requests"]["client_errors"], 1);
   EXPECT_EQ(s["parameters_generation"], 0);

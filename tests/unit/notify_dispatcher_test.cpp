@@ -28,7 +28,7 @@
 namespace mvi::notify {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 

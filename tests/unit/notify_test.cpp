@@ -17,7 +17,7 @@
 namespace mvi::notify {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 using Env = std::map<std::string, std::string>;
 
 config::EnvLookup lookup(const Env& env) {

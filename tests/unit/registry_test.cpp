@@ -11,7 +11,7 @@
 namespace mvi::registry {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 const json kStr = {{"kind", "str"}};
 const json kInt = {{"kind", "int"}};

@@ -19,7 +19,7 @@
 namespace mvi::state {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 using namespace std::chrono_literals;
 
 schema::TypeDesc type_of(const char* kind) { return schema::parse_type_desc(json{{"kind", kind}}, "test"); }

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -14,11 +15,16 @@
 
 namespace mvi::api {
 
-// The arguments object, with ndarray arguments already packed; nullopt whenever the fast path does
-// not apply (not an object, invalid JSON, too deep, an array that is not plain numbers, …), so the
-// caller falls back to the general parser, which also produces the error messages.
-std::optional<nlohmann::json> parse_arguments_fast(const std::string& body, const registry::Entrypoint& ep,
-                                                   std::size_t max_depth);
+struct FastArguments {
+  nlohmann::ordered_json args;           // the arguments object; a packed ndarray argument is null here
+  std::vector<schema::BuildNote> notes;  // one per ep.params entry; packed arrays already in place
+};
+
+// The arguments with ndarray arguments already packed; nullopt whenever the fast path does not
+// apply (not an object, invalid JSON, too deep, an array that is not plain numbers, an object with
+// many keys, …), so the caller falls back to the general parser, which also produces the errors.
+std::optional<FastArguments> parse_arguments_fast(const std::string& body, const registry::Entrypoint& ep,
+                                                  std::size_t max_depth);
 
 // Whether the fast path is worth trying for this entrypoint and body.
 bool wants_fast_path(const registry::Entrypoint& ep, std::size_t body_size);

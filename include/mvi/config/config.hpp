@@ -16,6 +16,7 @@ struct Limits {
   std::size_t max_header_size = 16 * 1024;      // bytes of the whole header block; 431 above it
   std::size_t max_header_count = 100;           // header fields; 431 above it
   std::size_t max_request_line = 8 * 1024;      // bytes of "METHOD target HTTP/1.1"; 414 above it
+  std::size_t max_chunk_line = 4 * 1024;        // bytes of a chunk-size line with its extensions; 400 above it
   std::size_t max_json_depth = 64;              // nesting levels; 400 above it
   std::size_t queue_limit = 1024;               // calls waiting for an executor; 503 above it
   double header_timeout_s = 10.0;

@@ -3,21 +3,30 @@
 // I/O threads, and each Completion is called exactly once, from any thread, without the GIL.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "mvi/core/cancel.hpp"
+#include "mvi/schema/validator.hpp"
+
 namespace mvi::exec {
 
 struct Call {
   std::size_t entrypoint = 0;  // Registry index
   std::string entrypoint_name;
-  nlohmann::json args;         // validated and coerced keyword arguments
+  nlohmann::ordered_json args;          // validated and coerced keyword arguments, in declaration order
+  std::vector<schema::BuildNote> notes;  // one per Entrypoint::params entry: what building needs
   std::string request_id;
+  // Cancelled when the client leaves or the deadline answered: a queued call is then dropped before
+  // Python sees it, an awaited coroutine is cancelled. May be null (never cancelled).
+  std::shared_ptr<core::CancelToken> cancel;
 };
 
 enum class Outcome {
@@ -26,12 +35,20 @@ enum class Outcome {
   invalid,      // building an argument failed (e.g. a model's own validator): value = 422 detail list
   exception,    // uncaught exception (already logged with its traceback): answer 500
   unavailable,  // the executor stopped before running the call: answer 503
+  cancelled,    // the call's token was cancelled before it ran, or its coroutine was cancelled
+};
+
+// A call an executor is running now, for /status, /health/ready and the shutdown log.
+struct RunningCall {
+  std::string entrypoint;
+  std::string request_id;
+  std::chrono::steady_clock::time_point started;
 };
 
 struct CallResult {
   Outcome outcome = Outcome::ok;
   int status = 200;
-  nlohmann::json value;
+  nlohmann::ordered_json value;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string error;  // "ValueError: boom" for exception
 };
@@ -46,6 +63,8 @@ class Invoker {
   virtual std::size_t queued() const = 0;
   virtual std::size_t busy() const = 0;
   virtual std::size_t executors() const = 0;
+  // The calls executors are running now (async calls awaited on the event loop are not included).
+  virtual std::vector<RunningCall> running() const = 0;
   // Finishes running calls, answers queued ones with `unavailable`, joins. Idempotent.
   virtual void stop() = 0;
 };

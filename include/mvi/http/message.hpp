@@ -13,6 +13,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "mvi/core/cancel.hpp"
+
 namespace mvi::http {
 
 struct Header {
@@ -30,6 +32,9 @@ struct Request {
   unsigned version = 11;  // 10 or 11
   std::string request_id;
   std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
+  // Cancelled by the server when the client leaves before its answer, or the deadline answered
+  // 504 (core::CancelToken). Null for requests not read by the server (tests, prechecks).
+  std::shared_ptr<core::CancelToken> cancel;
 
   // Case-insensitive lookup of the first header with this name.
   std::optional<std::string_view> header(std::string_view name) const;
@@ -59,7 +64,7 @@ struct Response {
   void set_header(std::string name, std::string value);
 
   // JSON body dumped with invalid UTF-8 replaced, so a response can always be written.
-  static Response json(int status, const nlohmann::json& body);
+  static Response json(int status, const nlohmann::ordered_json& body);
   // {"detail": detail}
   static Response error(int status, std::string_view detail);
 };
@@ -67,8 +72,13 @@ struct Response {
 using Responder = std::function<void(Response)>;
 using Handler = std::function<void(Request, Responder)>;
 
-// The standard reason phrase ("Not Found"), or "Unknown".
+// The registered reason phrase ("Not Found"); empty for an unregistered code.
 std::string_view reason(int status) noexcept;
+
+// 0–15 for a hex digit, else -1.
+constexpr int hex_digit_value(char c) noexcept {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
 
 // Percent-decoding; nullopt for a malformed escape. `plus_as_space` for query strings.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_as_space);

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "mvi/config/config.hpp"
 #include "mvi/http/message.hpp"
 
 namespace mvi::http {
@@ -18,17 +19,20 @@ struct Rejection {
   std::string detail;  // for the {"detail": ...} body
 };
 
-struct RawLimits {
-  std::size_t max_request_line = 8 * 1024;
-  std::size_t max_header_count = 100;
-};
-
 // `block` is the bytes up to and including the blank line that ends the header.
-std::optional<Rejection> check_raw_header(std::string_view block, const RawLimits& limits);
+std::optional<Rejection> check_raw_header(std::string_view block, const config::Limits& limits);
 
-// Called when the header limit was hit before the blank line: 414 when the request line alone is
-// too long, else 431.
-Rejection oversized_header(std::string_view partial, const RawLimits& limits, std::size_t header_limit);
+// Checks a header block still arriving (no blank line yet), so a malformed one is answered at once
+// instead of at the header deadline: a bare LF (a request using LF alone never shows the CRLFCRLF
+// that ends a header), a NUL byte, or more bytes than the header limit (414 when the request line
+// alone is too long, else 431). `checked` bytes at the front were checked by an earlier call.
+std::optional<Rejection> check_partial_header(std::string_view partial, std::size_t checked,
+                                              const config::Limits& limits);
+
+// How many bytes of empty lines (CRLF) precede the request line, which RFC 9112 §2.2 says a server
+// should ignore; at most `kMaxLeadingEmptyLines` of them are skipped.
+inline constexpr std::size_t kMaxLeadingEmptyLines = 4;
+std::size_t leading_empty_lines(std::string_view data);
 
 // `head` has method, target, version and headers (no body yet).
 std::optional<Rejection> check_framing(const Request& head);

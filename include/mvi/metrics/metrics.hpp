@@ -31,6 +31,7 @@ struct EntrypointMetrics {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> client_errors{0};  // 4xx
   std::atomic<std::uint64_t> server_errors{0};  // 5xx
+  std::atomic<std::uint64_t> cancelled{0};      // 499: the client left (or got 504) first; counted in 4xx too
   Histogram latency;
 };
 

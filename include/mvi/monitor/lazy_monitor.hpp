@@ -20,7 +20,7 @@ class LazyMonitor {
   ~LazyMonitor();
 
   // Never throws or blocks beyond a mutex push.
-  void record(std::string variable, nlohmann::json value) noexcept;
+  void record(std::string variable, nlohmann::ordered_json value) noexcept;
   // The store, opened now if needed; nullptr if it cannot be opened (the error is in error()).
   MonitorStore* store();
   // For reads: the store if it is open or its file exists, else nullptr (nothing monitored yet).

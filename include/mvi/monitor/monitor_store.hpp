@@ -64,7 +64,7 @@ class MonitorStore {
   // Dropped and counted: a full queue; a name that is empty, longer than kMaxVariableBytes, not UTF-8 or
   // holds a NUL byte; a non-finite or out-of-range time (before year 1 or after 9999). NaN values read back
   // as null. Drops are logged (logger "mvi.monitor") at most every 10 s.
-  void record(std::string variable, nlohmann::json value, double unix_time) noexcept;
+  void record(std::string variable, nlohmann::ordered_json value, double unix_time) noexcept;
 
   // Waits (bounded, 5 s) until everything queued before the call is committed.
   void flush();
@@ -81,7 +81,7 @@ class MonitorStore {
   // "2024-05-01T12:00:00.250000+00:00" (microseconds, what Python's datetime.fromisoformat reads).
   // Empty `variables` = all (an empty object when nothing was stored); duplicates are answered once.
   // start/end: inclusive Unix seconds (non-finite = no bound). Throws UnknownVariables naming every unknown one.
-  nlohmann::json query(const std::vector<std::string>& variables, std::optional<double> start,
+  nlohmann::ordered_json query(const std::vector<std::string>& variables, std::optional<double> start,
                        std::optional<double> end) const;
 
   // Zip bytes (stored, uncompressed): one "<var>.csv" per variable (characters unsafe in a file name — '/',

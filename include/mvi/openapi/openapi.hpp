@@ -1,5 +1,5 @@
 // The OpenAPI 3.1 document of a loaded service: a pure, deterministic function of what the service
-// registered (DESIGN rule 9). nlohmann::json objects keep keys sorted, so dumps are stable.
+// registered (DESIGN rule 9). nlohmann::ordered_json objects keep keys sorted, so dumps are stable.
 // Thread-safe (no shared state).
 #pragma once
 
@@ -21,11 +21,11 @@ struct ApiInfo {
   bool bearer_auth = false;  // adds the Bearer security scheme
 };
 
-nlohmann::json build_document(const registry::Registry& registry, const std::vector<state::Parameter>& parameters,
+nlohmann::ordered_json build_document(const registry::Registry& registry, const std::vector<state::Parameter>& parameters,
                               const ApiInfo& info);
 
 // The JSON Schema of one type; named types (Enums, dataclasses, models) are added to
 // `components` ("#/components/schemas/<Name>") and referenced.
-nlohmann::json json_schema(const schema::TypeDesc& type, nlohmann::json& components);
+nlohmann::ordered_json json_schema(const schema::TypeDesc& type, nlohmann::ordered_json& components);
 
 }  // namespace mvi::openapi

@@ -19,7 +19,7 @@ struct Param {
   std::string name;
   schema::TypeDesc type;
   bool required = true;
-  std::optional<nlohmann::json> default_value;  // when the Python default is JSON-encodable (docs only)
+  std::optional<nlohmann::ordered_json> default_value;  // when the Python default is JSON-encodable (docs only)
 };
 
 struct Entrypoint {
@@ -50,15 +50,18 @@ struct Registry {
 };
 
 // From the JSON form of mvi's export (function objects removed). Throws core::Error(load_failed).
-Registry parse_registry(const nlohmann::json& j);
+Registry parse_registry(const nlohmann::ordered_json& j);
 
 // Human-readable listing for `mvi-runtime --check`.
 std::string describe(const Registry& r);
 
 // Validates an entrypoint's arguments object in place: coerces each field, reports every
 // missing or wrong field with loc ["body", name, ...] (or ["query", name] for query arguments).
-// Unknown fields are ignored, as FastAPI does. Returns false with `errors` filled on failure.
-bool validate_arguments(const Entrypoint& ep, nlohmann::json& args, std::string_view source,
-                        schema::Errors& errors);
+// Unknown fields are dropped, as FastAPI does; the rest keep the function's declaration order.
+// Returns false with `errors` filled on failure. With `notes`, it is resized to one BuildNote per
+// parameter (in ep.params order) recording what the builder needs; notes already holding packed
+// arrays (the fast path) are kept and checked.
+bool validate_arguments(const Entrypoint& ep, nlohmann::ordered_json& args, std::string_view source,
+                        schema::Errors& errors, std::vector<schema::BuildNote>* notes = nullptr);
 
 }  // namespace mvi::registry

@@ -15,21 +15,11 @@
 
 namespace mvi::schema {
 
-struct PackedArray {
-  std::string dtype;                 // numpy dtype name, e.g. "float64"
-  std::vector<std::int64_t> shape;
-  const nlohmann::json::binary_t* data = nullptr;  // native-endian, C order
-};
-
-// The packed form left in place of the JSON array by validate() for an ndarray kind; nullopt for a
-// value left as JSON (a non-numeric array numpy must convert itself).
-std::optional<PackedArray> packed_array(const nlohmann::json& value);
-
-// The packed form for a buffer built elsewhere (the simdjson fast path).
-nlohmann::json make_packed(const std::string& dtype, const std::vector<std::int64_t>& shape, std::vector<std::uint8_t> data);
-
-// Validates `value` against an ndarray TypeDesc and, for numeric dtypes, replaces it with the
-// packed form. Reports at most one error (an array's errors are usually all the same).
-bool pack_ndarray(const TypeDesc& type, nlohmann::json& value, const nlohmann::json& loc, Errors& errors);
+// Validates `value` against an ndarray TypeDesc. With a `note`, a numeric array is packed into
+// note->array and `value` becomes null (the buffer replaces the JSON); a note that already holds an
+// array (packed by the fast path) is only checked against the declared shape. Reports at most one
+// error (an array's errors are usually all the same).
+bool pack_ndarray(const TypeDesc& type, nlohmann::ordered_json& value, const nlohmann::ordered_json& loc, Errors& errors,
+                  BuildNote* note);
 
 }  // namespace mvi::schema

@@ -25,7 +25,7 @@ struct TypeDesc {
   Kind kind = Kind::any;
   // list: items[0]; dict: items[0] is the value type; tuple: one per position; union: the options.
   std::vector<TypeDesc> items;
-  nlohmann::json values = nlohmann::json::array();  // literal and enum: the allowed values
+  nlohmann::ordered_json values = nlohmann::ordered_json::array();  // literal and enum: the allowed values
   Container container = Container::list;            // list: the Python collection to build
   std::string name;                                 // enum/object: the class name
   int ref = -1;                                     // enum/object: index into the export's classes
@@ -54,10 +54,10 @@ inline TypeDesc scalar(Kind kind) {
 
 // Builds a TypeDesc from its JSON form ({"kind": "list", "items": {...}}, ...).
 // Throws core::Error(load_failed) naming `where` for an unknown or malformed description.
-TypeDesc parse_type_desc(const nlohmann::json& j, const std::string& where);
+TypeDesc parse_type_desc(const nlohmann::ordered_json& j, const std::string& where);
 
 // The JSON form again (for --check and tests).
-nlohmann::json to_json(const TypeDesc& t);
+nlohmann::ordered_json to_json(const TypeDesc& t);
 
 // A short human name such as "list[int]" for messages.
 std::string display_name(const TypeDesc& t);

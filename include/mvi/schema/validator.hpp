@@ -3,6 +3,8 @@
 // Pure functions of their arguments; thread-safe.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,24 +17,42 @@ namespace mvi::schema {
 // One entry of FastAPI's 422 body: {"type", "loc", "msg", "input"}.
 struct ValidationError {
   std::string type;
-  nlohmann::json loc;  // array of keys and indices
+  nlohmann::ordered_json loc;  // array of keys and indices
   std::string msg;
-  nlohmann::json input;
+  nlohmann::ordered_json input;
 
-  nlohmann::json to_json() const;
+  nlohmann::ordered_json to_json() const;
 };
 
 using Errors = std::vector<ValidationError>;
 
+// A numeric array packed into one contiguous buffer (native-endian, C order) for numpy.
+struct PackedArray {
+  std::string dtype;  // numpy dtype name, e.g. "float64"
+  std::vector<std::int64_t> shape;
+  std::vector<std::uint8_t> data;
+};
+
+// What building the Python value needs beyond the coerced JSON, kept beside it and never inside it
+// (a client can send any JSON shape, so no key in the value may mean anything to the builder):
+// which option of a union validated, and the packed buffer of a numeric ndarray (whose JSON value
+// is then null). It mirrors the value only where the TypeDesc needs_build: children are indexed
+// like the TypeDesc's (list/dict: element or entry index in order; tuple: position; object: field
+// index in TypeDesc::fields; union: children[0] is the note of the chosen option's value).
+struct BuildNote {
+  std::size_t choice = 0;              // union: index of the option that validated
+  std::shared_ptr<PackedArray> array;  // ndarray: the packed buffer, or null when left as JSON (shared: a copied Call shares it)
+  std::vector<BuildNote> children;
+};
+
 // Coerces `value` in place to `type`. On failure appends one error per wrong leaf, with `loc`
 // as the path prefix, and returns false (value then left partially coerced; callers discard it).
-bool validate(const TypeDesc& type, nlohmann::json& value, const nlohmann::json& loc, Errors& errors);
-
-// After validation a union value whose chosen option needs building is wrapped as
-// {kUnionChoiceKey: index, "value": v}; the builder unwraps it.
-inline constexpr const char* kUnionChoiceKey = "__mvi_union__";
+// With a `note`, records what the builder needs (union choices, packed arrays) there; a note that
+// already holds a packed array for an ndarray (the simdjson fast path) is only checked for shape.
+bool validate(const TypeDesc& type, nlohmann::ordered_json& value, const nlohmann::ordered_json& loc, Errors& errors,
+              BuildNote* note = nullptr);
 
 // {"detail": [ ... ]} for a 422 response.
-nlohmann::json errors_body(const Errors& errors);
+nlohmann::ordered_json errors_body(const Errors& errors);
 
 }  // namespace mvi::schema

@@ -32,7 +32,7 @@ struct Notification {
   double timestamp = 0;  // seconds since the epoch, refreshed on repeat
   std::uint64_t counter = 1;
 
-  nlohmann::json to_json(const std::string& service_name, const std::string& service_version) const;
+  nlohmann::ordered_json to_json(const std::string& service_name, const std::string& service_version) const;
 };
 
 struct NotificationQuery {
@@ -48,7 +48,7 @@ class NotificationStore {
   NotificationStore(std::string service_name, std::string service_version, std::size_t capacity = 1000);
 
   Notification record(NotificationInput input);
-  nlohmann::json list(const NotificationQuery& query) const;  // newest first
+  nlohmann::ordered_json list(const NotificationQuery& query) const;  // newest first
   void clear();
   std::uint64_t dropped() const;
   void add_listener(NotificationListener listener);

@@ -21,7 +21,7 @@ namespace mvi::state {
 struct Parameter {
   std::string name;
   schema::TypeDesc type;
-  nlohmann::json value;
+  nlohmann::ordered_json value;
   bool expose = true;    // false: read-only over HTTP
   bool monitor = false;
   std::string description;
@@ -31,13 +31,13 @@ enum class SetStatus { ok, not_found, invalid };
 
 struct SetResult {
   SetStatus status = SetStatus::ok;
-  nlohmann::json value;         // the stored (coerced) value on success
+  nlohmann::ordered_json value;         // the stored (coerced) value on success
   std::uint64_t generation = 0; // the generation after the change
   schema::Errors errors;        // on invalid, with loc ["body", name, ...]
 };
 
 // Called after a successful change with the parameter name, new value and generation.
-using ChangeListener = std::function<void(const std::string&, const nlohmann::json&, std::uint64_t)>;
+using ChangeListener = std::function<void(const std::string&, const nlohmann::ordered_json&, std::uint64_t)>;
 
 class ParameterStore {
  public:
@@ -45,13 +45,13 @@ class ParameterStore {
   // Throws core::Error(validation) for a duplicate name or a value of the wrong type.
   void add(Parameter parameter);
 
-  std::optional<nlohmann::json> get(const std::string& name) const;
+  std::optional<nlohmann::ordered_json> get(const std::string& name) const;
   std::optional<Parameter> describe(const std::string& name) const;
   std::vector<Parameter> list() const;
-  nlohmann::json values() const;  // {name: value, ...} in declaration order
+  nlohmann::ordered_json values() const;  // {name: value, ...} in declaration order
 
   // Validates and applies a change atomically; the state is unchanged unless status is ok.
-  SetResult set(const std::string& name, nlohmann::json value);
+  SetResult set(const std::string& name, nlohmann::ordered_json value);
 
   std::uint64_t generation() const;
   void add_listener(ChangeListener listener);
