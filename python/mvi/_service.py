@@ -25,7 +25,17 @@ METHODS = frozenset(m.upper() for m in typing.get_args(HTTPMethod))
 RESERVED_NAMES = frozenset(
     {"parameters", "~parameters", "notifications", "logs", "health", "metrics", "docs", "redoc",
      "openapi.json", "status", "~monitor", "login", "static"}
-)  # first path segments of the built-in routes (SPEC §4)
+)  # first path segments of the built-in routes (SPEC §4), for plain python3; under the runtime its route table's
+
+
+def _reserved_names() -> frozenset:
+    """The runtime's own list (derived from its one route table) when running under it, else RESERVED_NAMES."""
+    try:
+        import _mvi_native
+    except ImportError:
+        return RESERVED_NAMES
+    segments = getattr(_mvi_native, "reserved_segments", None)  # a test's stand-in may not have it
+    return frozenset(segments()) if segments else RESERVED_NAMES
 F = typing.TypeVar("F", bound=Callable[..., Any])
 _PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")  # safe as a URL path segment and a JSON key
 
@@ -128,7 +138,7 @@ class Service:
         for text in ("summary", "description"):
             _check(options[text] is None or isinstance(options[text], str), TypeError,
                    f"{label}: {text} must be a str")
-        _check(name not in RESERVED_NAMES, ValueError,
+        _check(name not in _reserved_names(), ValueError,
                f"{label}: the name clashes with the built-in route /{name}; rename the function")
         description = options["description"]
         if description is None and func.__doc__:

@@ -29,4 +29,8 @@ std::string new_request_id() {
   return out;
 }
 
+std::string request_id_for(std::optional<std::string_view> incoming) {
+  return incoming && is_valid_request_id(*incoming) ? std::string(*incoming) : new_request_id();
+}
+
 }  // namespace mvi::core

@@ -331,9 +331,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return on_read_error(ec);
     pending_.body = std::move(parser_->get().body());
     // The id is fixed here so that an answer the server makes itself (504) carries it too.
-    auto incoming = pending_.header("X-Request-ID");
-    pending_.request_id =
-        incoming && core::is_valid_request_id(*incoming) ? std::string(*incoming) : core::new_request_id();
+    pending_.request_id = core::request_id_for(pending_.header("X-Request-ID"));
     request_id_ = pending_.request_id;
     cancel_ = std::make_shared<core::CancelToken>();
     pending_.cancel = cancel_;

@@ -1,6 +1,8 @@
 // Record formatting. Pure functions; thread-safe.
 #include "mvi/logs/record.hpp"
 
+#include "mvi/core/time.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -55,11 +57,9 @@ std::string_view second_prefix(std::time_t t) {
   thread_local char cached[48];
   thread_local std::size_t length = 0;
   if (t != cached_second) {
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    const int n = std::snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
-                                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    length = n > 0 ? std::min(static_cast<std::size_t>(n), sizeof cached - 1) : 0;
+    const std::string text = core::format_iso_utc(static_cast<double>(t), core::Fraction::none, ".").value_or(".");
+    length = std::min(text.size(), sizeof cached);
+    text.copy(cached, length);
     cached_second = t;
   }
   return {cached, length};

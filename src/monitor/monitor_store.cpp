@@ -6,6 +6,7 @@
 #include "mvi/monitor/monitor_store.hpp"
 
 #include "mvi/core/json.hpp"
+#include "mvi/core/time.hpp"
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -224,21 +225,7 @@ json read_value(sqlite3_stmt* s, int kind_col, int value_col) {
   return json(std::move(text));
 }
 
-std::string iso_utc(double t) {
-  double whole = std::floor(t);
-  long long micros = std::llround((t - whole) * 1e6);
-  if (micros >= 1000000) {
-    whole += 1;
-    micros -= 1000000;
-  }
-  std::time_t tt = static_cast<std::time_t>(whole);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lld+00:00", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
-  return buf;
-}
+std::string iso_utc(double t) { return core::format_iso_utc(t, core::Fraction::micros, "+00:00").value_or(""); }
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -3,6 +3,8 @@
 // JSON is dumped with error_handler_t::replace so invalid UTF-8 in a message never throws (DESIGN rule 12).
 #include "mvi/notify/payload.hpp"
 
+#include "mvi/core/time.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -19,15 +21,9 @@ using json = nlohmann::ordered_json;
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-std::tm utc_tm(double epoch_seconds, long* micros) {
-  double whole = std::floor(epoch_seconds);
-  long us = static_cast<long>(std::llround((epoch_seconds - whole) * 1e6));
-  auto t = static_cast<std::time_t>(whole);
-  if (us >= 1000000) {
-    us -= 1000000;
-    t += 1;
-  }
-  if (micros) *micros = us;
+// For the e-mail's Date header, whose format strftime writes (RFC 5322).
+std::tm utc_tm(double epoch_seconds) {
+  auto t = static_cast<std::time_t>(std::floor(epoch_seconds));
   std::tm tm{};
   gmtime_r(&t, &tm);
   return tm;
@@ -151,13 +147,10 @@ std::string webhook_body(const state::Notification& n, const std::string& servic
 }
 
 std::string daeploy_timestamp(double epoch_seconds) {
-  long us = 0;
-  std::tm tm = utc_tm(epoch_seconds, &us);
-  char buf[64];
-  int len = std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-                          tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  if (us != 0) std::snprintf(buf + len, sizeof buf - static_cast<std::size_t>(len), ".%06ld", us);
-  return buf;
+  // Python's str(datetime): a space for the "T", microseconds only when there are any.
+  std::string text = core::format_iso_utc(epoch_seconds, core::Fraction::micros_if_any, "").value_or("");
+  if (text.size() > 10) text[10] = ' ';
+  return text;
 }
 
 std::string manager_body(const state::Notification& n, const std::string& service_name,
@@ -233,13 +226,10 @@ std::string email_subject(const state::Notification& n, const std::string& servi
 EmailEnvelope email_message(const state::Notification& n, const std::string& service_name,
                             const std::string& service_version, const std::string& from,
                             const std::vector<std::string>& to, const std::string& delivery_id) {
-  long us = 0;
-  std::tm tm = utc_tm(n.timestamp, &us);
+  std::tm tm = utc_tm(n.timestamp);
   char date[64];
   std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  char iso[64];
-  std::snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us / 1000);
+  const std::string iso = core::format_iso_utc(n.timestamp, core::Fraction::millis, "Z").value_or("");
 
   std::string subject = email_subject(n, service_name);
   std::string to_line;

@@ -3,6 +3,9 @@
 #include "mvi/openapi/openapi.hpp"
 
 #include <cctype>
+#include <stdexcept>
+
+#include <cctype>
 
 namespace mvi::openapi {
 
@@ -115,45 +118,47 @@ void add_common_components(json& components) {
         {"request_id", {{"type", json::array({"string", "null"})}}}}}};
 }
 
-json builtin_paths() {
-  json paths;
-  json plain_ok = json_response("OK", {{"type", "object"}});
-  paths["/health/live"]["get"] = {{"tags", {"health"}},
-                                  {"summary", "Liveness: the process answers"},
-                                  {"operationId", "health_live"},
-                                  {"security", json::array()},
-                                  {"responses", {{"200", plain_ok}}}};
-  paths["/health/ready"]["get"] = {
-      {"tags", {"health"}},
-      {"summary", "Readiness: loaded, an executor free or queued, not draining"},
-      {"operationId", "health_ready"},
-      {"security", json::array()},
-      {"responses", {{"200", plain_ok}, {"503", json_response("Not ready", {{"type", "object"}})}}}};
-  paths["/status"]["get"] = {{"tags", {"health"}},
-                             {"summary", "Name, version, life-cycle state, uptime, executors, request counts"},
-                             {"operationId", "status"},
-                             {"responses", {{"200", plain_ok}}}};
-  paths["/notifications"]["get"] = {
-      {"tags", {"notifications"}},
-      {"summary", "Notifications, newest first"},
-      {"operationId", "list_notifications"},
-      {"parameters",
-       {{{"name", "severity"}, {"in", "query"}, {"required", false},
-         {"description", "At least this severity: 0/1/2 or INFO/WARNING/CRITICAL"}, {"schema", {{"type", "string"}}}},
-        {{"name", "since"}, {"in", "query"}, {"required", false},
-         {"description", "Only those after this Unix time"}, {"schema", {{"type", "number"}}}},
-        {{"name", "limit"}, {"in", "query"}, {"required", false}, {"schema", {{"type", "integer"}, {"minimum", 0}}}}}},
-      {"responses",
-       {{"200", json_response("Notifications", {{"type", "array"}, {"items", ref_to("Notification")}})},
-        {"422", error_responses()["422"]}}}};
-  paths["/notifications"]["delete"] = {{"tags", {"notifications"}},
-                                       {"summary", "Clear all notifications"},
-                                       {"operationId", "clear_notifications"},
-                                       {"responses", {{"200", plain_ok}}}};
-  return paths;
-}
-
 }  // namespace
+
+json builtin_operation(const std::string& id) {
+  json plain_ok = json_response("OK", {{"type", "object"}});
+  if (id == "health_live")
+    return {{"tags", {"health"}},
+            {"summary", "Liveness: the process answers"},
+            {"operationId", id},
+            {"security", json::array()},
+            {"responses", {{"200", plain_ok}}}};
+  if (id == "health_ready")
+    return {{"tags", {"health"}},
+            {"summary", "Readiness: loaded, an executor free or queued, not stuck, not draining"},
+            {"operationId", id},
+            {"security", json::array()},
+            {"responses", {{"200", plain_ok}, {"503", json_response("Not ready", {{"type", "object"}})}}}};
+  if (id == "status")
+    return {{"tags", {"health"}},
+            {"summary", "Name, version, life-cycle state, uptime, executors, request counts"},
+            {"operationId", id},
+            {"responses", {{"200", plain_ok}}}};
+  if (id == "list_notifications")
+    return {{"tags", {"notifications"}},
+            {"summary", "Notifications, newest first"},
+            {"operationId", id},
+            {"parameters",
+             {{{"name", "severity"}, {"in", "query"}, {"required", false},
+               {"description", "At least this severity: 0/1/2 or INFO/WARNING/CRITICAL"}, {"schema", {{"type", "string"}}}},
+              {{"name", "since"}, {"in", "query"}, {"required", false},
+               {"description", "Only those after this Unix time"}, {"schema", {{"type", "number"}}}},
+              {{"name", "limit"}, {"in", "query"}, {"required", false}, {"schema", {{"type", "integer"}, {"minimum", 0}}}}}},
+            {"responses",
+             {{"200", json_response("Notifications", {{"type", "array"}, {"items", ref_to("Notification")}})},
+              {"422", error_responses()["422"]}}}};
+  if (id == "clear_notifications")
+    return {{"tags", {"notifications"}},
+            {"summary", "Clear all notifications"},
+            {"operationId", id},
+            {"responses", {{"200", plain_ok}}}};
+  throw std::logic_error("no OpenAPI operation named '" + id + "'");
+}
 
 json json_schema(const TypeDesc& t, json& components) {
   switch (t.kind) {
@@ -243,10 +248,15 @@ json json_schema(const TypeDesc& t, json& components) {
 }
 
 json build_document(const registry::Registry& registry, const std::vector<state::Parameter>& parameters,
-                    const ApiInfo& info) {
+                    const ApiInfo& info, const std::vector<BuiltinRoute>& builtins) {
   json components = json::object();
   add_common_components(components);
-  json paths = builtin_paths();
+  json paths = json::object();
+  for (const auto& route : builtins) {
+    std::string method = route.method;
+    for (auto& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    paths[route.path][method] = builtin_operation(route.operation_id);
+  }
 
   for (const auto& ep : registry.entrypoints) {
     json op;

@@ -2,6 +2,7 @@
 // parameters and notifications owned by C++. Functions run with the GIL held and take only the
 // stores' own short locks; they never call back into Python while holding one.
 #include <pybind11/embed.h>
+#include <pybind11/stl.h>
 
 #include "convert.hpp"
 #include "function_table.hpp"
@@ -124,6 +125,7 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
     logs::emit(std::move(r));
   });
   m.def("log_level", []() { return std::string(logs::level_name(logs::threshold())); });
+  m.def("reserved_segments", []() { return g_context.reserved_segments; });
   // os._exit() skips every exit path of the runtime: python/mvi/_logging.py calls this first, so the
   // log says who ended the process and the lines still queued reach stdout.
   m.def("exit_notice", [](int code) {

@@ -220,7 +220,7 @@ int run(int argc, const char* const* argv) {
   try {
     host_storage.emplace(python::HostOptions{std::filesystem::absolute(cfg.service_path).string(),
                                              python::find_package_dir(self_executable(argv[0]))},
-                         python::NativeContext{&parameters, &notifications, &monitor});
+                         python::NativeContext{&parameters, &notifications, &monitor, api::App::reserved_segments()});
   } catch (const core::Error& e) {
     std::cerr << "mvi-runtime: " << e.what() << "\n";
     return e.exit_code();
@@ -231,7 +231,9 @@ int run(int argc, const char* const* argv) {
     try {
       auto registry = host.load_service();
       if (cfg.print_openapi)
-        std::cout << openapi::build_document(registry, parameters.list(), {cfg.name, cfg.version, cfg.root_path, !cfg.security.token.empty()})
+        std::cout << openapi::build_document(registry, parameters.list(),
+                                           {cfg.name, cfg.version, cfg.root_path, !cfg.security.token.empty()},
+                                           api::App::documented_routes())
                          .dump(2, ' ', false, json::error_handler_t::replace)
                   << "\n" << std::flush;
       else

@@ -2,6 +2,8 @@
 // give a 422 with a clear message before Python runs, and always producing text Python accepts.
 #include "mvi/schema/formats.hpp"
 
+#include "mvi/core/time.hpp"
+
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -130,25 +132,7 @@ std::optional<std::string> normalize_datetime(std::string_view text) {
 }
 
 std::optional<std::string> unix_to_iso(double seconds) {
-  if (!std::isfinite(seconds) || std::fabs(seconds) > 253402300799.0) return std::nullopt;  // year 9999
-  double whole = std::floor(seconds);
-  auto micros = static_cast<long>(std::llround((seconds - whole) * 1e6));
-  if (micros >= 1000000) {
-    whole += 1;
-    micros -= 1000000;
-  }
-  std::time_t t = static_cast<std::time_t>(whole);
-  std::tm tm{};
-  if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 1) return std::nullopt;
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec);
-  std::string out = buf;
-  if (micros) {
-    std::snprintf(buf, sizeof buf, ".%06ld", micros);
-    out += buf;
-  }
-  return out + "+00:00";
+  return core::format_iso_utc(seconds, core::Fraction::micros_if_any, "+00:00");
 }
 
 std::optional<std::string> normalize_uuid(std::string_view text) {

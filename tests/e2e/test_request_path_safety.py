@@ -268,3 +268,14 @@ def test_os_exit_is_logged_with_the_call(module_launcher):
         svc.request("POST", "/hard_exit", json={"code": 7}, headers={"X-Request-ID": "exit-7"}, timeout=5)
     assert svc.wait(10) == 7, svc.describe()
     assert re.search(r"CRITICAL .*os._exit\(7\).*exit-7", svc.output()), svc.describe()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# One route table
+
+
+def test_the_packages_reserved_names_are_the_route_tables(svc):
+    """Under plain python3 the package checks names against its own list; it must be the runtime's."""
+    status, _, body = post(svc, "/reserved", {})
+    assert status == 200 and body["package"] == body["runtime"], body
+    assert {"health", "parameters", "~parameters", "~monitor", "openapi.json", "redoc"} <= set(body["runtime"])

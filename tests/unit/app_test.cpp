@@ -363,6 +363,26 @@ TEST_F(AppTest, ReadyIs503WhileStoppingOrFailed) {
   EXPECT_EQ(body_of(call("GET", "/health/ready")), (json{{"status", "failed"}}));
 }
 
+// ======================= the route table =======================
+
+TEST(RouteTable, ReservedSegmentsAreTheBuiltinRoutesFirstSegments) {
+  auto names = App::reserved_segments();
+  for (const char* expected : {"health", "status", "parameters", "~parameters", "notifications", "openapi.json", "logs",
+                               "docs", "static", "login", "metrics", "~monitor", "redoc"})
+    EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
+  EXPECT_EQ(std::find(names.begin(), names.end(), ""), names.end()) << "/ reserves nothing";
+}
+
+TEST(RouteTable, EveryDocumentedRouteHasItsOperation) {
+  auto documented = App::documented_routes();
+  ASSERT_FALSE(documented.empty());
+  for (const auto& r : documented) {
+    json op = openapi::builtin_operation(r.operation_id);  // throws for an unknown id
+    EXPECT_EQ(op["operationId"], r.operation_id);
+  }
+  EXPECT_THROW(openapi::builtin_operation("no_such_operation"), std::logic_error);
+}
+
 // ======================= routing =======================
 
 TEST_F(AppTest, UnknownPathIs404) {

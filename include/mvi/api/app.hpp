@@ -1,14 +1,19 @@
 // The request logic: a function from http::Request to http::Response for every route of SPEC §4,
-// independent of sockets (tests call handle() directly). Built-in routes are answered on the
-// calling I/O thread from C++ state; entrypoint calls go through the Invoker. Thread-safe:
-// handle() runs concurrently on I/O threads; attach_service() publishes the loaded service once.
+// independent of sockets (tests call handle() directly). One declarative table (App::routes(),
+// src/api/routes.cpp) lists the built-in routes; routing, 405's Allow, the OpenAPI paths of the
+// built-ins and the reserved names come from it. Handlers live in src/api/routes/ by topic. Request
+// ids, auth, CORS, metrics and the access log are applied once, in handle()/precheck() and finish().
+// Built-in routes are answered on the calling I/O thread from C++ state; entrypoint calls go through
+// the Invoker. Thread-safe: handle() runs concurrently on I/O threads; attach_service() publishes the
+// loaded service once.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "mvi/api/static_files.hpp"
@@ -19,6 +24,7 @@
 #include "mvi/http/router.hpp"
 #include "mvi/metrics/metrics.hpp"
 #include "mvi/monitor/lazy_monitor.hpp"
+#include "mvi/openapi/openapi.hpp"
 #include "mvi/registry/registry.hpp"
 #include "mvi/state/notification_store.hpp"
 #include "mvi/state/parameter_store.hpp"
@@ -56,27 +62,68 @@ class App {
 
   const RequestCounters& counters() const { return counters_; }
 
+  // The documented built-in routes, for openapi::build_document (also used by `--openapi`).
+  static std::vector<openapi::BuiltinRoute> documented_routes();
+
+  // First path segments an entrypoint may not take (SPEC §4), derived from the route table.
+  static std::vector<std::string> reserved_segments();
+
  private:
   struct Service;  // the routes and invoker published by attach_service
   struct Context;  // per-request state carried into the completion
+  using ContextPtr = std::shared_ptr<Context>;
+  using Match = http::Router::Match;
 
-  void route(const std::shared_ptr<Context>& ctx);
-  void handle_entrypoint(const std::shared_ptr<Context>& ctx, const registry::Entrypoint& ep,
-                         exec::Invoker& invoker);
-  void handle_parameter_get(const std::shared_ptr<Context>& ctx, const std::string& name, bool bare);
-  void handle_parameter_post(const std::shared_ptr<Context>& ctx, const std::string& name, bool bare);
-  void handle_notifications(const std::shared_ptr<Context>& ctx);
-  void handle_status(const std::shared_ptr<Context>& ctx);
-  void handle_metrics(const std::shared_ptr<Context>& ctx);
-  void handle_monitor(const std::shared_ptr<Context>& ctx, int what);
-  void handle_docs(const std::shared_ptr<Context>& ctx, const std::string& file);
-  void handle_logs(const std::shared_ptr<Context>& ctx);
-  void handle_login(const std::shared_ptr<Context>& ctx);
+  // One built-in route. The table's order is the router's and the OpenAPI document's; a route's id is
+  // its index in the table.
+  struct Route {
+    const char* method;
+    const char* path;
+    void (App::*handler)(const ContextPtr&, const Match&);
+    bool is_public = false;         // answered without a token (probes, the login page and form)
+    bool login_redirect = false;    // a browser without the cookie is sent to /login instead of a 401
+    const char* openapi = nullptr;  // operation id of its openapi::builtin_operation(), or not documented
+  };
+  static const std::vector<Route>& routes();
+  static bool is_builtin(http::Router::Id id);
+
+  void route(const ContextPtr& ctx);
+  void add_builtin_routes(http::Router& router) const;
+  const Service* service() const { return service_.load(std::memory_order_acquire); }
+
+  // Handlers, one per route of the table, grouped in src/api/routes/<topic>.cpp.
+  void on_live(const ContextPtr& ctx, const Match& m);                  // health.cpp
+  void on_ready(const ContextPtr& ctx, const Match& m);
+  void on_status(const ContextPtr& ctx, const Match& m);
+  void on_metrics(const ContextPtr& ctx, const Match& m);
+  void on_parameters(const ContextPtr& ctx, const Match& m);            // parameters.cpp
+  void on_parameter_get(const ContextPtr& ctx, const Match& m);
+  void on_parameter_post(const ContextPtr& ctx, const Match& m);
+  void on_bare_parameter_get(const ContextPtr& ctx, const Match& m);
+  void on_bare_parameter_post(const ContextPtr& ctx, const Match& m);
+  void get_parameter(const ContextPtr& ctx, const std::string& name, bool bare);
+  void post_parameter(const ContextPtr& ctx, const std::string& name, bool bare);
+  void on_notifications(const ContextPtr& ctx, const Match& m);         // notifications.cpp
+  void on_notifications_clear(const ContextPtr& ctx, const Match& m);
+  void on_notification_stream(const ContextPtr& ctx, const Match& m);
+  void on_logs(const ContextPtr& ctx, const Match& m);                  // logs.cpp
+  void on_monitor(const ContextPtr& ctx, const Match& m);               // monitor.cpp
+  void on_monitor_csv(const ContextPtr& ctx, const Match& m);
+  void on_monitor_db(const ContextPtr& ctx, const Match& m);
+  void monitor_export(const ContextPtr& ctx, int what);
+  void on_openapi(const ContextPtr& ctx, const Match& m);               // docs.cpp
+  void on_docs(const ContextPtr& ctx, const Match& m);
+  void on_docs_asset(const ContextPtr& ctx, const Match& m);
+  void serve_docs(const ContextPtr& ctx, const std::string& file);
+  void on_root(const ContextPtr& ctx, const Match& m);
+  void on_login_page(const ContextPtr& ctx, const Match& m);
+  void on_login(const ContextPtr& ctx, const Match& m);
+  void on_entrypoint(const ContextPtr& ctx, const registry::Entrypoint& ep, exec::Invoker& invoker);  // entrypoints.cpp
+
   bool authorized(const http::Request& req) const;
-  http::Response unauthorized(const http::Request& req, http::Router::Id route) const;
-  std::optional<http::Response> early_answer(const http::Request& req, const http::Router::Match& match) const;
-  void handle_notification_stream(const std::shared_ptr<Context>& ctx);
-  void finish(const std::shared_ptr<Context>& ctx, http::Response response);
+  http::Response unauthorized(const http::Request& req, const Match& match) const;
+  std::optional<http::Response> early_answer(const http::Request& req, const Match& match) const;
+  void finish(const ContextPtr& ctx, http::Response response);
 
   AppDeps deps_;
   http::Router builtin_router_;

@@ -1,5 +1,6 @@
-// The one error type of the runtime: a code that maps to an HTTP status and to a process exit code.
-// Immutable after construction; safe to copy between threads.
+// The one error type of start-up and loading: a code that maps to a process exit code, caught once in
+// runtime::run (as CLI11 does). HTTP answers are not exceptions: they are http::Response values made
+// by Response::error/json (and http::Rejection before a request is routed). Immutable; safe to copy.
 #pragma once
 
 #include <stdexcept>
@@ -8,14 +9,10 @@
 namespace mvi::core {
 
 enum class ErrorCode {
-  usage,            // bad command line or configuration
-  load_failed,      // the service file could not be imported or registered
-  listen_failed,    // the listening socket could not be opened
-  bad_request,      // malformed HTTP or JSON
-  not_found,
-  method_not_allowed,
-  validation,       // input does not match the declared type
-  unavailable,      // not ready, draining or overloaded
+  usage,          // bad command line or configuration
+  load_failed,    // the service file could not be imported or registered
+  listen_failed,  // the listening socket could not be opened
+  validation,     // a declared value (a parameter's default) does not match its type
   internal,
 };
 
@@ -24,14 +21,11 @@ class Error : public std::runtime_error {
   Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
 
   ErrorCode code() const noexcept { return code_; }
-  int http_status() const noexcept;
   int exit_code() const noexcept;
 
   static Error usage(const std::string& m) { return {ErrorCode::usage, m}; }
   static Error load_failed(const std::string& m) { return {ErrorCode::load_failed, m}; }
   static Error listen_failed(const std::string& m) { return {ErrorCode::listen_failed, m}; }
-  static Error bad_request(const std::string& m) { return {ErrorCode::bad_request, m}; }
-  static Error not_found(const std::string& m) { return {ErrorCode::not_found, m}; }
   static Error validation(const std::string& m) { return {ErrorCode::validation, m}; }
   static Error internal(const std::string& m) { return {ErrorCode::internal, m}; }
 

@@ -2,6 +2,7 @@
 // Thread-safe (per-thread generator).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,5 +13,8 @@ bool is_valid_request_id(std::string_view id) noexcept;
 
 // 32 lowercase hex characters from a per-thread random generator.
 std::string new_request_id();
+
+// The id of a request: its X-Request-ID header when valid, else a new one.
+std::string request_id_for(std::optional<std::string_view> incoming);
 
 }  // namespace mvi::core

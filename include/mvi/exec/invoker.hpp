@@ -47,7 +47,7 @@ struct RunningCall {
 
 struct CallResult {
   Outcome outcome = Outcome::ok;
-  int status = 200;
+  int status = 200;  // read for http_error only (HTTPException's status); the other outcomes fix their own
   nlohmann::ordered_json value;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string error;  // "ValueError: boom" for exception

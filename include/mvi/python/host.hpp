@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mvi/exec/invoker.hpp"
 #include "mvi/metrics/metrics.hpp"
@@ -28,6 +29,9 @@ struct NativeContext {
   state::ParameterStore* parameters = nullptr;
   state::NotificationStore* notifications = nullptr;
   monitor::LazyMonitor* monitor = nullptr;  // service.store(); may be null
+  // First path segments of the built-in routes (api::App::reserved_segments()): the names an entrypoint
+  // may not take, handed to the mvi package as _mvi_native.reserved_segments().
+  std::vector<std::string> reserved_segments;
 };
 
 class PythonHost {

@@ -95,3 +95,12 @@ def segfault() -> None:
 @service.entrypoint
 def hard_exit(code: int) -> None:
     os._exit(code)
+
+
+@service.entrypoint
+def reserved() -> dict:
+    import _mvi_native
+
+    from mvi import _service
+
+    return {"package": sorted(_service.RESERVED_NAMES), "runtime": sorted(_mvi_native.reserved_segments())}

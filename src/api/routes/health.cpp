@@ -1,0 +1,88 @@
+// Health, status and metrics routes: answered from C++ state on the I/O thread, never the GIL.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "../app_internal.hpp"
+#include "mvi/api/health.hpp"
+#include "mvi/logs/log.hpp"
+
+namespace mvi::api {
+
+using json = Json;
+using http::Response;
+using http::Router;
+using detail::unavailable;
+
+void App::on_live(const ContextPtr& ctx, const Match&) { finish(ctx, Response::json(200, {{"status", "alive"}})); }
+
+void App::on_ready(const ContextPtr& ctx, const Match&) {
+  const Service* service = this->service();
+  auto state = deps_.lifecycle.state();
+  bool queue_ok = service && service->invoker->queued() < deps_.config.limits.queue_limit;
+  if (state == core::LifeState::running && service)
+    if (auto stuck = find_stuck(*service->invoker, deps_.config.limits.request_timeout_s))
+      return finish(ctx, Response::json(503, {{"status", "stuck"}, {"detail", stuck->reason}}));
+  if (state == core::LifeState::running && queue_ok) return finish(ctx, Response::json(200, {{"status", "ready"}}));
+  std::string name(core::to_string(state));
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (state == core::LifeState::running) name = "busy";
+  finish(ctx, Response::json(503, {{"status", name}}));
+}
+
+void App::on_status(const ContextPtr& ctx, const Match&) {
+  const Service* service = this->service();
+  json executors = {{"count", 0}, {"busy", 0}, {"queued", 0}, {"running", json::array()}};
+  json stuck = nullptr;
+  if (service) {
+    const auto now = std::chrono::steady_clock::now();
+    json running = json::array();
+    for (const auto& call : service->invoker->running())
+      running.push_back({{"entrypoint", call.entrypoint},
+                         {"request_id", call.request_id},
+                         {"seconds", std::round(std::chrono::duration<double>(now - call.started).count() * 1000.0) / 1000.0}});
+    executors = {{"count", service->invoker->executors()},
+                 {"busy", service->invoker->busy()},
+                 {"queued", service->invoker->queued()},
+                 {"running", std::move(running)}};
+    if (auto s = find_stuck(*service->invoker, deps_.config.limits.request_timeout_s, now))
+      stuck = {{"entrypoint", s->call.entrypoint}, {"request_id", s->call.request_id}, {"reason", s->reason}};
+  }
+  json body = {
+      {"name", deps_.config.name},
+      {"version", deps_.config.version},
+      {"state", core::to_string(deps_.lifecycle.state())},
+      {"uptime", std::round(deps_.lifecycle.uptime_seconds() * 1000.0) / 1000.0},
+      {"executors", executors},
+      {"stuck", stuck},
+      {"requests",
+       {{"total", counters_.total.load()},
+        {"client_errors", counters_.client_errors.load()},
+        {"server_errors", counters_.server_errors.load()}}},
+      {"parameters_generation", deps_.parameters.generation()},
+      {"notifications_dropped", deps_.notifications.dropped()},
+  };
+  finish(ctx, Response::json(200, body));
+}
+
+void App::on_metrics(const ContextPtr& ctx, const Match&) {
+  const Service* service = this->service();
+  if (!service) return finish(ctx, unavailable("Service is starting"));
+  metrics::Gauges g;
+  g.queue_depth = service->invoker->queued();
+  g.executors_busy = service->invoker->busy();
+  g.executors = service->invoker->executors();
+  g.ready = deps_.lifecycle.ready();
+  g.uptime_seconds = deps_.lifecycle.uptime_seconds();
+  g.http_requests = counters_.total.load();
+  g.http_client_errors = counters_.client_errors.load();
+  g.http_server_errors = counters_.server_errors.load();
+  g.log_lines_dropped = logs::dropped_lines();
+  g.notifications_dropped = deps_.notifications.dropped();
+  Response r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = service->metrics->render(g);
+  finish(ctx, std::move(r));
+}
+
+}  // namespace mvi::api

@@ -1,0 +1,68 @@
+// Parameter routes (SPEC §4): read and change the values ParameterStore owns; seed 000's and
+// Daeploy's body shapes, Daeploy's bare aliases under /~parameters.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "../app_internal.hpp"
+#include "mvi/api/json_body.hpp"
+
+namespace mvi::api {
+
+using json = Json;
+using http::Response;
+using http::Router;
+using detail::unavailable;
+
+void App::on_parameters(const ContextPtr& ctx, const Match&) { finish(ctx, Response::json(200, deps_.parameters.values())); }
+
+void App::on_parameter_get(const ContextPtr& ctx, const Match& m) { get_parameter(ctx, m.capture, false); }
+
+void App::on_parameter_post(const ContextPtr& ctx, const Match& m) { post_parameter(ctx, m.capture, false); }
+
+void App::on_bare_parameter_get(const ContextPtr& ctx, const Match& m) { get_parameter(ctx, m.capture, true); }
+
+void App::on_bare_parameter_post(const ContextPtr& ctx, const Match& m) { post_parameter(ctx, m.capture, true); }
+
+void App::get_parameter(const ContextPtr& ctx, const std::string& name, bool bare) {
+  auto value = deps_.parameters.get(name);
+  if (!value) return finish(ctx, Response::error(404, "Parameter '" + name + "' not found"));
+  finish(ctx, Response::json(200, bare ? *value : json{{name, *value}}));
+}
+
+void App::post_parameter(const ContextPtr& ctx, const std::string& name, bool bare) {
+  auto param = deps_.parameters.describe(name);
+  if (!param) return finish(ctx, Response::error(404, "Parameter '" + name + "' not found"));
+  if (!param->expose) {
+    Response r = Response::error(405, "Parameter '" + name + "' is read-only");
+    r.set_header("Allow", "GET");
+    return finish(ctx, std::move(r));
+  }
+  auto parsed = parse_json_body(ctx->request.body, deps_.config.limits.max_json_depth, json(nullptr));
+  if (!parsed.value) return finish(ctx, std::move(*parsed.error));
+  json& body = *parsed.value;
+  // Seed 000 posts {"<name>": value}; Daeploy posts {"value": value}.
+  json value;
+  if (body.is_object() && body.contains(name)) {
+    value = std::move(body[name]);
+  } else if (body.is_object() && body.contains("value")) {
+    value = std::move(body["value"]);
+  } else {
+    schema::Errors errors{{"missing", json::array({"body", name}), "Field required", body}};
+    return finish(ctx, Response::json(422, schema::errors_body(errors)));
+  }
+  auto result = deps_.parameters.set(name, std::move(value));
+  switch (result.status) {
+    case state::SetStatus::not_found:
+      return finish(ctx, Response::error(404, "Parameter '" + name + "' not found"));
+    case state::SetStatus::invalid:
+      return finish(ctx, Response::json(422, schema::errors_body(result.errors)));
+    case state::SetStatus::ok:
+      break;
+  }
+  Response r = Response::json(200, bare ? json("OK") : json{{name, result.value}});
+  r.set_header("X-Parameters-Generation", std::to_string(result.generation));
+  finish(ctx, std::move(r));
+}
+
+}  // namespace mvi::api
