@@ -358,12 +358,13 @@ class Session : public std::enable_shared_from_this<Session> {
       logs::runtime().error("request handler failed [request_id={}]", request_id_);
       answer_internal_error();
     }
-    // Watch the connection while the answer is pending, so a client that leaves cancels its call.
-    // Posted: an answer made during the handler (every built-in route) is written first, and then
-    // no watch is needed.
-    net::post(stream_.get_executor(), [self = shared_from_this(), request = requests_] {
-      if (!self->responded_ && request == self->requests_) self->start_watch();
-    });
+    // Watch the connection while the answer is pending, so a client that leaves cancels its call,
+    // when the handler asked for it (a call that may wait or can be stopped). Posted: an answer made
+    // during the handler (every built-in route) is written first, and then no watch is needed.
+    if (cancel_->watch_requested())
+      net::post(stream_.get_executor(), [self = shared_from_this(), request = requests_] {
+        if (!self->responded_ && request == self->requests_) self->start_watch();
+      });
   }
 
   void answer_internal_error() {

@@ -1,12 +1,13 @@
 // Bridge tests for the JSON ⇄ Python conversion in src/python/convert.cpp: numbers at the edges
 // of 64 bits, non-finite floats, Unicode (non-ASCII, lone surrogates, invalid UTF-8), nesting,
-// dict keys, unsupported objects and circular structures. main() below owns the interpreter
-// and the GIL for the whole run.
+// dict keys, unsupported objects and circular structures. main() (embedded_main.cpp) owns the
+// interpreter and the GIL for the whole run.
 #include "convert.hpp"
 
 #include <gtest/gtest.h>
 
-#include <pybind11/embed.h>
+#include <pybind11/eval.h>
+#include <pybind11/pybind11.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -14,13 +15,6 @@
 #include <limits>
 #include <string>
 #include <vector>
-
-#ifndef MVI_TEST_PYTHON_EXECUTABLE
-#error "MVI_TEST_PYTHON_EXECUTABLE must name the Python the build linked"
-#endif
-#ifndef MVI_TEST_PYTHON_HOME
-#error "MVI_TEST_PYTHON_HOME must name that Python's prefix"
-#endif
 
 namespace py = pybind11;
 using json = nlohmann::ordered_json;
@@ -349,23 +343,3 @@ TEST(RoundTrip, PythonThroughJsonAndBack) {
 
 }  // namespace
 }  // namespace mvi::python
-
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  // The interpreter the build linked, whatever python3 is first on PATH or PYTHONHOME says;
-  // no signal handlers, so Ctrl-C still stops the test binary.
-  PyConfig config;
-  PyConfig_InitPythonConfig(&config);
-  config.install_signal_handlers = 0;
-  config.parse_argv = 0;
-  PyStatus status = PyConfig_SetBytesString(&config, &config.program_name, MVI_TEST_PYTHON_EXECUTABLE);
-  if (!PyStatus_Exception(status))
-    status = PyConfig_SetBytesString(&config, &config.home, MVI_TEST_PYTHON_HOME);
-  if (PyStatus_Exception(status)) {
-    PyConfig_Clear(&config);
-    std::fprintf(stderr, "cannot configure Python: %s\n", status.err_msg ? status.err_msg : "unknown");
-    return 1;
-  }
-  py::scoped_interpreter interpreter(&config, 0, nullptr, false);
-  return RUN_ALL_TESTS();
-}

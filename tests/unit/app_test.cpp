@@ -351,6 +351,21 @@ TEST_F(AppTest, TheRequestsCancelTokenReachesTheCall) {
   app().handle(std::move(req), [](http::Response) {});
   ASSERT_EQ(invoker_.calls().size(), 1u);
   EXPECT_EQ(invoker_.calls()[0].cancel, token);
+  EXPECT_FALSE(token->watch_requested()) << "an executor is free: the call starts at once, nothing to drop";
+}
+
+TEST_F(AppTest, AQueuedCallAsksTheServerToWatchItsClient) {
+  start();
+  invoker_.result = ok_result("hi");
+  invoker_.queued_value = 3;
+  http::Request req;
+  req.method = "POST";
+  req.target = req.path = "/hello";
+  req.body = R"({"name": "x"})";
+  req.cancel = std::make_shared<core::CancelToken>();
+  auto token = req.cancel;
+  app().handle(std::move(req), [](http::Response) {});
+  EXPECT_TRUE(token->watch_requested());
 }
 
 TEST_F(AppTest, ReadyIs503WhileStoppingOrFailed) {

@@ -23,8 +23,15 @@ class CancelToken {
   // Drops the hook (the call finished), so it never runs late.
   void clear_hook();
 
+  // Whoever takes the call asks the HTTP side to watch for the client leaving: only a call that may
+  // wait (queued behind others) or can be stopped (awaited) gains from it, and the watch costs a
+  // system call per request.
+  void request_watch() noexcept { watch_.store(true, std::memory_order_release); }
+  bool watch_requested() const noexcept { return watch_.load(std::memory_order_acquire); }
+
  private:
   std::atomic<bool> cancelled_{false};
+  std::atomic<bool> watch_{false};
   std::mutex mutex_;
   std::function<void()> hook_;
 };
