@@ -1,6 +1,6 @@
 // libFuzzer target for the pure request path, the code that sees attacker bytes before any Python:
-// partial-header checks → raw header checks → Beast's request parser (header) → framing checks → the
-// router → the body (the server's own chunked decoder, or Beast's parser for a Content-Length body) →
+// partial-header checks → the session's head reader (raw header checks, Beast's parser, limits,
+// framing checks: read_request_head, the same function the session calls) → the router → the body (the server's own chunked decoder, or Beast's parser for a Content-Length body) →
 // depth-limited JSON parsing → argument validation against a hand-built entrypoint with typed
 // parameters. It mirrors the order of http::Session::on_header_block and api::App::handle_entrypoint,
 // with the runtime's default limits. No sockets, no interpreter.
@@ -25,6 +25,7 @@
 #include "mvi/registry/registry.hpp"
 #include "mvi/schema/type_desc.hpp"
 #include "mvi/schema/validator.hpp"
+#include "request_head.hpp"  // src/http: the session's head reader, shared
 
 namespace {
 
@@ -181,36 +182,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view block = input.substr(0, end + 4);
   std::string_view rest = input.substr(end + 4);
 
-  if (auto rejection = mvi::http::check_raw_header(block, limits())) {
-    FUZZ_CHECK(rejection->status >= 400 && rejection->status < 500);
+  // The session's own head reader: raw checks, Beast's parse, limits, framing, in the session's order.
+  mvi::http::RequestParser parser;
+  parser.header_limit(static_cast<std::uint32_t>(limits().max_header_size));
+  parser.body_limit(limits().max_body_size);
+  auto read = mvi::http::read_request_head(parser, block, limits());
+  if (read.rejection) {
+    const int status = read.rejection->status;
+    FUZZ_CHECK(status == 400 || status == 413 || status == 414 || status == 431 || status == 501);
     return 0;
   }
-  // What check_raw_header lets through has none of the bytes it exists to stop.
+  // What it lets through has none of the bytes the raw checks exist to stop.
   FUZZ_CHECK(block.find('\0') == std::string_view::npos);
   for (std::size_t i = 0; i < block.size(); ++i)
     if (block[i] == '\n') FUZZ_CHECK(i > 0 && block[i - 1] == '\r');
-
-  bhttp::request_parser<bhttp::string_body> parser;
-  parser.header_limit(static_cast<std::uint32_t>(limits().max_header_size));
-  parser.body_limit(limits().max_body_size);
+  const mvi::http::Request& head = read.request;
   boost::beast::error_code ec;
-  const std::size_t lead = mvi::http::leading_empty_lines(block);
-  parser.put(net::buffer(block.data() + lead, block.size() - lead), ec);
-  if (ec || !parser.is_header_done()) return 0;
-
-  const auto& req = parser.get();
-  mvi::http::Request head;
-  head.method = std::string(req.method_string());
-  head.target = std::string(req.target());
-  const auto q = head.target.find('?');
-  head.path = head.target.substr(0, q);
-  if (q != std::string::npos) head.query = head.target.substr(q + 1);
-  head.version = req.version();
-  for (const auto& f : req) head.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-  if (auto rejection = mvi::http::check_framing(head)) {
-    FUZZ_CHECK(rejection->status == 400 || rejection->status == 501);
-    return 0;
-  }
   // Accepted framing: a path target, one Host on HTTP/1.1, never Content-Length and chunked together.
   FUZZ_CHECK(!head.target.empty());
   FUZZ_CHECK(head.target.front() == '/' || (head.target == "*" && head.method == "OPTIONS"));
