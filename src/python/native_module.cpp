@@ -50,12 +50,7 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
   using namespace mvi::python;
   m.doc() = "mvi-runtime's native state (parameters, notifications); present only under the runtime";
 
-  py::class_<OwnedBuffer>(m, "OwnedBuffer", py::buffer_protocol())
-      .def_buffer([](OwnedBuffer& b) {
-        return py::buffer_info(b.bytes.data(), 1, py::format_descriptor<std::uint8_t>::format(), 1,
-                               {static_cast<py::ssize_t>(b.bytes.size())}, {1}, /*readonly=*/false);
-      })
-      .def("__len__", [](const OwnedBuffer& b) { return b.bytes.size(); });
+  register_owned_buffer(m);
 
   m.def("add_parameter", [](const std::string& name, py::handle value, py::handle type_desc, bool expose,
                             bool monitor, py::object description) {

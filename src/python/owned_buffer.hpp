@@ -6,10 +6,15 @@
 #include <cstdint>
 #include <vector>
 
+#include <pybind11/pybind11.h>
+
 namespace mvi::python {
 
 struct OwnedBuffer {
   std::vector<std::uint8_t> bytes;
 };
+
+// Defines the OwnedBuffer type in `module` (the runtime's _mvi_native, or a test's stand-in).
+void register_owned_buffer(pybind11::module_& module);
 
 }  // namespace mvi::python
