@@ -16,10 +16,6 @@
 
 namespace mvi::api {
 
-using json = Json;
-using http::Response;
-using http::Router;
-
 namespace {
 
 constexpr Router::Id kEntrypointBase = 1000;  // + Registry index; built-in routes are their table index

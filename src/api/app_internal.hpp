@@ -2,6 +2,8 @@
 // the published Service record, the per-request Context, and small helpers. Not a public header.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,4 +52,11 @@ std::optional<std::string_view> cookie_value(std::string_view cookies, std::stri
 std::optional<double> unix_time_from_query(const std::string& value);
 
 }  // namespace detail
+
+// The names every handler file uses.
+using json = Json;
+using http::Response;
+using http::Router;
+using detail::unavailable;
+
 }  // namespace mvi::api

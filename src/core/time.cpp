@@ -6,9 +6,7 @@
 #include <ctime>
 
 namespace mvi::core {
-namespace {
-
-bool digits(std::string_view s, std::size_t at, std::size_t n, int& out) {
+bool read_digits(std::string_view s, std::size_t at, std::size_t n, int& out) {
   if (at + n > s.size()) return false;
   out = 0;
   for (std::size_t i = at; i < at + n; ++i) {
@@ -17,8 +15,6 @@ bool digits(std::string_view s, std::size_t at, std::size_t n, int& out) {
   }
   return true;
 }
-
-}  // namespace
 
 std::optional<std::string> format_iso_utc(double seconds, Fraction fraction, std::string_view zone) {
   if (!std::isfinite(seconds) || std::fabs(seconds) > 253402300799.0) return std::nullopt;  // year 9999
@@ -46,9 +42,9 @@ std::optional<std::string> format_iso_utc(double seconds, Fraction fraction, std
 std::optional<double> parse_iso_seconds(std::string_view s) {
   std::tm tm{};
   int year, month, day, hour, minute, second;
-  if (!digits(s, 0, 4, year) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, month) || s[7] != '-' ||
-      !digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, hour) ||
-      s[13] != ':' || !digits(s, 14, 2, minute) || s[16] != ':' || !digits(s, 17, 2, second))
+  if (!read_digits(s, 0, 4, year) || s.size() < 19 || s[4] != '-' || !read_digits(s, 5, 2, month) || s[7] != '-' ||
+      !read_digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !read_digits(s, 11, 2, hour) ||
+      s[13] != ':' || !read_digits(s, 14, 2, minute) || s[16] != ':' || !read_digits(s, 17, 2, second))
     return std::nullopt;
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
   std::size_t pos = 19;
@@ -65,11 +61,11 @@ std::optional<double> parse_iso_seconds(std::string_view s) {
   } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
     const int sign = s[pos] == '+' ? 1 : -1;
     int oh = 0, om = 0;
-    if (!digits(s, pos + 1, 2, oh)) return std::nullopt;
+    if (!read_digits(s, pos + 1, 2, oh)) return std::nullopt;
     pos += 3;
     if (pos < s.size() && s[pos] == ':') ++pos;
     if (pos < s.size()) {
-      if (!digits(s, pos, 2, om)) return std::nullopt;
+      if (!read_digits(s, pos, 2, om)) return std::nullopt;
       pos += 2;
     }
     offset = sign * (oh * 3600 + om * 60);

@@ -12,16 +12,6 @@
 namespace mvi::schema {
 namespace {
 
-bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
-  if (pos + n > s.size()) return false;
-  out = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-    out = out * 10 + (s[i] - '0');
-  }
-  return true;
-}
-
 bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 int days_in_month(int y, int m) {
@@ -35,9 +25,9 @@ struct Date {
 
 std::optional<Date> parse_date(std::string_view s, std::size_t& pos) {
   Date d{};
-  if (!digits(s, pos, 4, d.y) || pos + 4 >= s.size() || s[pos + 4] != '-') return std::nullopt;
-  if (!digits(s, pos + 5, 2, d.m) || pos + 7 >= s.size() || s[pos + 7] != '-') return std::nullopt;
-  if (!digits(s, pos + 8, 2, d.d)) return std::nullopt;
+  if (!core::read_digits(s, pos, 4, d.y) || pos + 4 >= s.size() || s[pos + 4] != '-') return std::nullopt;
+  if (!core::read_digits(s, pos + 5, 2, d.m) || pos + 7 >= s.size() || s[pos + 7] != '-') return std::nullopt;
+  if (!core::read_digits(s, pos + 8, 2, d.d)) return std::nullopt;
   if (d.y < 1 || d.m < 1 || d.m > 12 || d.d < 1 || d.d > days_in_month(d.y, d.m)) return std::nullopt;
   pos += 10;
   return d;
@@ -46,11 +36,11 @@ std::optional<Date> parse_date(std::string_view s, std::size_t& pos) {
 // Parses "HH:MM[:SS[.f+]]" and an optional offset; appends the canonical text to `out`.
 bool parse_time(std::string_view s, std::size_t& pos, std::string& out) {
   int h, mi, sec = 0;
-  if (!digits(s, pos, 2, h) || pos + 2 >= s.size() || s[pos + 2] != ':' || !digits(s, pos + 3, 2, mi)) return false;
+  if (!core::read_digits(s, pos, 2, h) || pos + 2 >= s.size() || s[pos + 2] != ':' || !core::read_digits(s, pos + 3, 2, mi)) return false;
   pos += 5;
   std::string frac;
   if (pos < s.size() && s[pos] == ':') {
-    if (!digits(s, pos + 1, 2, sec)) return false;
+    if (!core::read_digits(s, pos + 1, 2, sec)) return false;
     pos += 3;
     if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
       ++pos;
@@ -75,11 +65,11 @@ bool parse_time(std::string_view s, std::size_t& pos, std::string& out) {
   if (s[pos] != '+' && s[pos] != '-') return false;
   char sign = s[pos++];
   int oh, om = 0;
-  if (!digits(s, pos, 2, oh)) return false;
+  if (!core::read_digits(s, pos, 2, oh)) return false;
   pos += 2;
   if (pos < s.size() && s[pos] == ':') ++pos;
   if (pos < s.size()) {
-    if (!digits(s, pos, 2, om)) return false;
+    if (!core::read_digits(s, pos, 2, om)) return false;
     pos += 2;
   }
   if (oh > 23 || om > 59 || pos != s.size()) return false;

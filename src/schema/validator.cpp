@@ -29,6 +29,12 @@ void add(Errors& errors, const char* type, const json& loc, std::string msg, con
   errors.push_back({type, loc, std::move(msg), input});
 }
 
+// add(), then false: the value failed.
+bool fail(Errors& errors, const char* type, const json& loc, std::string msg, const json& input) {
+  add(errors, type, loc, std::move(msg), input);
+  return false;
+}
+
 std::string trim(const std::string& s) {
   auto b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return {};
@@ -45,17 +51,14 @@ bool validate_int(json& v, const json& loc, Errors& errors) {
   if (v.is_number_float()) {
     double d = v.get<double>();
     if (!std::isfinite(d)) {
-      add(errors, "finite_number", loc, "Input should be a finite number", v);
-      return false;
+      return fail(errors, "finite_number", loc, "Input should be a finite number", v);
     }
     if (std::trunc(d) != d) {
-      add(errors, "int_from_float", loc, "Input should be a valid integer, got a number with a fractional part", v);
-      return false;
+      return fail(errors, "int_from_float", loc, "Input should be a valid integer, got a number with a fractional part", v);
     }
     // A JSON integer beyond int64 arrives as a double; -2^63 exactly may be such a rounded value.
     if (d <= -9.2233720368547758e18 || d >= 9.2233720368547758e18) {
-      add(errors, "int_parsing_size", loc, "Unable to parse input string as an integer, exceeded maximum size", v);
-      return false;
+      return fail(errors, "int_parsing_size", loc, "Unable to parse input string as an integer, exceeded maximum size", v);
     }
     v = static_cast<std::int64_t>(d);
     return true;
@@ -72,20 +75,17 @@ bool validate_int(json& v, const json& loc, Errors& errors) {
               std::all_of(digits.begin() + static_cast<long>(i), digits.end(),
                           [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
     if (!ok) {
-      add(errors, "int_parsing", loc, "Input should be a valid integer, unable to parse string as an integer", v);
-      return false;
+      return fail(errors, "int_parsing", loc, "Input should be a valid integer, unable to parse string as an integer", v);
     }
     errno = 0;
     long long n = std::strtoll(digits.c_str(), nullptr, 10);
     if (errno == ERANGE) {
-      add(errors, "int_parsing_size", loc, "Unable to parse input string as an integer, exceeded maximum size", v);
-      return false;
+      return fail(errors, "int_parsing_size", loc, "Unable to parse input string as an integer, exceeded maximum size", v);
     }
     v = static_cast<std::int64_t>(n);
     return true;
   }
-  add(errors, "int_type", loc, "Input should be a valid integer", v);
-  return false;
+  return fail(errors, "int_type", loc, "Input should be a valid integer", v);
 }
 
 bool validate_float(json& v, const json& loc, Errors& errors) {
@@ -106,14 +106,12 @@ bool validate_float(json& v, const json& loc, Errors& errors) {
     bool hex = s.find_first_of("xX") != std::string::npos;
     double d = s.empty() || hex ? 0.0 : std::strtod(s.c_str(), &end);
     if (s.empty() || hex || end != s.c_str() + s.size()) {
-      add(errors, "float_parsing", loc, "Input should be a valid number, unable to parse string as a number", v);
-      return false;
+      return fail(errors, "float_parsing", loc, "Input should be a valid number, unable to parse string as a number", v);
     }
     v = d;
     return true;
   }
-  add(errors, "float_type", loc, "Input should be a valid number", v);
-  return false;
+  return fail(errors, "float_type", loc, "Input should be a valid number", v);
 }
 
 bool validate_bool(json& v, const json& loc, Errors& errors) {
@@ -134,11 +132,9 @@ bool validate_bool(json& v, const json& loc, Errors& errors) {
     for (const char* f : kFalse)
       if (s == f) return (v = false), true;
   } else {
-    add(errors, "bool_type", loc, "Input should be a valid boolean", v);
-    return false;
+    return fail(errors, "bool_type", loc, "Input should be a valid boolean", v);
   }
-  add(errors, "bool_parsing", loc, "Input should be a valid boolean, unable to interpret input", v);
-  return false;
+  return fail(errors, "bool_parsing", loc, "Input should be a valid boolean, unable to interpret input", v);
 }
 
 std::string python_repr(const json& v) {
@@ -148,18 +144,28 @@ std::string python_repr(const json& v) {
   return v.dump();
 }
 
-bool validate_literal(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
-  for (const auto& allowed : t.values)
+// "'a', 'b' or 3", as pydantic lists the allowed values.
+std::string one_of(const json& values) {
+  std::string out;
+  const auto n = values.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i) out += (i + 1 == n) ? " or " : ", ";
+    out += python_repr(values[i]);
+  }
+  return out;
+}
+
+// Equal and of the same JSON type: True is not 1, 1.0 is not 1.
+bool is_one_of(const json& values, const json& v) {
+  for (const auto& allowed : values)
     if (allowed == v && allowed.is_boolean() == v.is_boolean() && allowed.is_number_float() == v.is_number_float())
       return true;
-  std::string expected;
-  const auto n = t.values.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    if (i) expected += (i + 1 == n) ? " or " : ", ";
-    expected += python_repr(t.values[i]);
-  }
-  add(errors, "literal_error", loc, "Input should be " + expected, v);
   return false;
+}
+
+bool validate_literal(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
+  if (is_one_of(t.values, v)) return true;
+  return fail(errors, "literal_error", loc, "Input should be " + one_of(t.values), v);
 }
 
 // Whether `v` already has the JSON shape of kind `k`, for the exact-match pass of unions.
@@ -262,18 +268,15 @@ bool validate_string_format(Kind kind, json& v, const json& loc, Errors& errors)
           : kind == Kind::time   ? normalize_time(s)
                                  : normalize_uuid(s);
     if (!out) {
-      add(errors, spec.parse_type, loc, spec.parse_msg, v);
-      return false;
+      return fail(errors, spec.parse_type, loc, spec.parse_msg, v);
     }
   } else if (kind == Kind::datetime && v.is_number() && !v.is_boolean()) {
     out = unix_to_iso(v.get<double>());  // lax mode: Unix seconds
     if (!out) {
-      add(errors, spec.parse_type, loc, spec.parse_msg, v);
-      return false;
+      return fail(errors, spec.parse_type, loc, spec.parse_msg, v);
     }
   } else {
-    add(errors, spec.type_type, loc, spec.type_msg, v);
-    return false;
+    return fail(errors, spec.type_type, loc, spec.type_msg, v);
   }
   v = std::move(*out);
   return true;
@@ -281,22 +284,18 @@ bool validate_string_format(Kind kind, json& v, const json& loc, Errors& errors)
 
 bool validate_bytes(json& v, const json& loc, Errors& errors) {
   if (!v.is_string()) {
-    add(errors, "bytes_type", loc, "Input should be a valid base64 string", v);
-    return false;
+    return fail(errors, "bytes_type", loc, "Input should be a valid base64 string", v);
   }
   auto decoded = decode_base64(v.get_ref<const std::string&>());
   if (!decoded) {
-    add(errors, "base64_decode", loc, "Base64 decoding error: invalid character or length", v);
-    return false;
+    return fail(errors, "base64_decode", loc, "Base64 decoding error: invalid character or length", v);
   }
   v = json::binary(std::move(*decoded));
   return true;
 }
 
 bool validate_enum(const TypeDesc& t, json& v, const json& loc, Errors& errors) {
-  for (const auto& allowed : t.values)
-    if (allowed == v && allowed.is_boolean() == v.is_boolean() && allowed.is_number_float() == v.is_number_float())
-      return true;
+  if (is_one_of(t.values, v)) return true;
   // Lax: "2" for an int-valued member, as query strings carry everything as text.
   if (v.is_string()) {
     for (const auto& allowed : t.values) {
@@ -309,14 +308,7 @@ bool validate_enum(const TypeDesc& t, json& v, const json& loc, Errors& errors) 
       }
     }
   }
-  std::string expected;
-  const auto n = t.values.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    if (i) expected += (i + 1 == n) ? " or " : ", ";
-    expected += python_repr(t.values[i]);
-  }
-  add(errors, "enum", loc, "Input should be " + expected, v);
-  return false;
+  return fail(errors, "enum", loc, "Input should be " + one_of(t.values), v);
 }
 
 bool validate_object(const TypeDesc& t, json& v, const json& loc, Errors& errors, BuildNote* note) {
@@ -362,13 +354,11 @@ bool validate_dataframe(const TypeDesc& t, json& v, const json& loc, Errors& err
     bool first = true;
     for (auto it = v.begin(); it != v.end(); ++it) {
       if (!it->is_array() && !it->is_object()) {
-        add(errors, "dataframe_type", at(loc, it.key()), kMsg, *it);
-        return false;
+        return fail(errors, "dataframe_type", at(loc, it.key()), kMsg, *it);
       }
       if (it->is_array()) {
         if (!first && it->size() != rows) {
-          add(errors, "dataframe_shape", at(loc, it.key()), "All columns must have the same length", *it);
-          return false;
+          return fail(errors, "dataframe_shape", at(loc, it.key()), "All columns must have the same length", *it);
         }
         rows = it->size();
         first = false;
@@ -378,20 +368,17 @@ bool validate_dataframe(const TypeDesc& t, json& v, const json& loc, Errors& err
   } else if (v.is_array()) {
     for (std::size_t i = 0; i < v.size(); ++i) {
       if (!v[i].is_object()) {
-        add(errors, "dataframe_type", at(loc, i), kMsg, v[i]);
-        return false;
+        return fail(errors, "dataframe_type", at(loc, i), kMsg, v[i]);
       }
       if (i == 0)
         for (auto it = v[i].begin(); it != v[i].end(); ++it) seen.push_back(it.key());
     }
   } else {
-    add(errors, "dataframe_type", loc, kMsg, v);
-    return false;
+    return fail(errors, "dataframe_type", loc, kMsg, v);
   }
   for (const auto& c : t.columns) {
     if (std::find(seen.begin(), seen.end(), c) == seen.end() && !(v.is_array() && v.empty())) {
-      add(errors, "missing", at(loc, c), "Column required", nullptr);
-      return false;
+      return fail(errors, "missing", at(loc, c), "Column required", nullptr);
     }
   }
   return true;
@@ -414,19 +401,16 @@ bool validate(const TypeDesc& t, json& v, const json& loc, Errors& errors, Build
     case Kind::any: return true;
     case Kind::str:
       if (v.is_string()) return true;
-      add(errors, "string_type", loc, "Input should be a valid string", v);
-      return false;
+      return fail(errors, "string_type", loc, "Input should be a valid string", v);
     case Kind::int_: return validate_int(v, loc, errors);
     case Kind::float_: return validate_float(v, loc, errors);
     case Kind::bool_: return validate_bool(v, loc, errors);
     case Kind::none:
       if (v.is_null()) return true;
-      add(errors, "none_required", loc, "Input should be None", v);
-      return false;
+      return fail(errors, "none_required", loc, "Input should be None", v);
     case Kind::list: {
       if (!v.is_array()) {
-        add(errors, "list_type", loc, "Input should be a valid list", v);
-        return false;
+        return fail(errors, "list_type", loc, "Input should be a valid list", v);
       }
       bool ok = true;
       for (std::size_t i = 0; i < v.size(); ++i)
@@ -435,15 +419,13 @@ bool validate(const TypeDesc& t, json& v, const json& loc, Errors& errors, Build
     }
     case Kind::tuple: {
       if (!v.is_array()) {
-        add(errors, "tuple_type", loc, "Input should be a valid tuple", v);
-        return false;
+        return fail(errors, "tuple_type", loc, "Input should be a valid tuple", v);
       }
       if (v.size() > t.items.size()) {
-        add(errors, "too_long", loc,
+        return fail(errors, "too_long", loc,
             "Tuple should have at most " + std::to_string(t.items.size()) + " items after validation, not " +
                 std::to_string(v.size()),
             v);
-        return false;
       }
       bool ok = true;
       for (std::size_t i = 0; i < t.items.size(); ++i) {
@@ -458,8 +440,7 @@ bool validate(const TypeDesc& t, json& v, const json& loc, Errors& errors, Build
     }
     case Kind::dict: {
       if (!v.is_object()) {
-        add(errors, "dict_type", loc, "Input should be a valid dictionary", v);
-        return false;
+        return fail(errors, "dict_type", loc, "Input should be a valid dictionary", v);
       }
       bool ok = true;
       std::size_t i = 0;

@@ -47,7 +47,6 @@ NotificationStore::NotificationStore(std::string service_name, std::string servi
 
 Notification NotificationStore::record(NotificationInput input) {
   Notification result;
-  std::vector<NotificationListener> listeners;
   {
     std::lock_guard lock(mutex_);
     double now = now_seconds();
@@ -73,9 +72,8 @@ Notification NotificationStore::record(NotificationInput input) {
       }
     }
     result = items_.back();
-    listeners = listeners_;
   }
-  for (const auto& l : listeners) l(result);
+  listeners_.notify(result);
   return result;
 }
 
@@ -101,9 +99,6 @@ std::uint64_t NotificationStore::dropped() const {
   return dropped_;
 }
 
-void NotificationStore::add_listener(NotificationListener listener) {
-  std::lock_guard lock(mutex_);
-  listeners_.push_back(std::move(listener));
-}
+void NotificationStore::add_listener(NotificationListener listener) { listeners_.add(std::move(listener)); }
 
 }  // namespace mvi::state

@@ -49,7 +49,6 @@ json ParameterStore::values() const {
 
 SetResult ParameterStore::set(const std::string& name, json value) {
   SetResult result;
-  std::vector<ChangeListener> listeners;
   {
     std::unique_lock lock(mutex_);
     Parameter* target = nullptr;
@@ -68,9 +67,8 @@ SetResult ParameterStore::set(const std::string& name, json value) {
     target->value = value;
     result.value = std::move(value);
     result.generation = ++generation_;
-    listeners = listeners_;
   }
-  for (const auto& l : listeners) l(name, result.value, result.generation);
+  listeners_.notify(name, result.value, result.generation);
   return result;
 }
 
@@ -79,9 +77,6 @@ std::uint64_t ParameterStore::generation() const {
   return generation_;
 }
 
-void ParameterStore::add_listener(ChangeListener listener) {
-  std::unique_lock lock(mutex_);
-  listeners_.push_back(std::move(listener));
-}
+void ParameterStore::add_listener(ChangeListener listener) { listeners_.add(std::move(listener)); }
 
 }  // namespace mvi::state

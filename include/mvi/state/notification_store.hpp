@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mvi/core/listeners.hpp"
+
 namespace mvi::state {
 
 struct NotificationInput {
@@ -63,7 +65,7 @@ class NotificationStore {
   std::deque<Notification> items_;  // ordered by timestamp, newest at the back
   std::uint64_t next_id_ = 1;
   std::uint64_t dropped_ = 0;
-  std::vector<NotificationListener> listeners_;
+  core::Listeners<Notification> listeners_;
 };
 
 }  // namespace mvi::state

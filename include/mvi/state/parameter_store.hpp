@@ -16,6 +16,8 @@
 #include "mvi/schema/type_desc.hpp"
 #include "mvi/schema/validator.hpp"
 
+#include "mvi/core/listeners.hpp"
+
 namespace mvi::state {
 
 struct Parameter {
@@ -60,7 +62,7 @@ class ParameterStore {
   mutable std::shared_mutex mutex_;
   std::vector<Parameter> params_;  // few, so a linear scan keeps declaration order for free
   std::uint64_t generation_ = 0;
-  std::vector<ChangeListener> listeners_;
+  core::Listeners<std::string, nlohmann::ordered_json, std::uint64_t> listeners_;
 };
 
 }  // namespace mvi::state

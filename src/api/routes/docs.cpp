@@ -1,18 +1,9 @@
 // Documentation and login routes: /openapi.json (rendered once at attach), Swagger UI at /docs with
 // its assets, the redirect from /, and the login page and form that set the token cookie.
-#include <algorithm>
-#include <cmath>
-#include <string>
-
 #include "../app_internal.hpp"
 #include "mvi/api/json_body.hpp"
 
 namespace mvi::api {
-
-using json = Json;
-using http::Response;
-using http::Router;
-using detail::unavailable;
 
 namespace {
 

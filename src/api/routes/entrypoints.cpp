@@ -2,21 +2,12 @@
 // entrypoints), parsed and validated here on the I/O thread without the GIL, then queued on the
 // Invoker with the request's cancel token; the completion builds the answer on whichever thread
 // finished the call.
-#include <algorithm>
-#include <cmath>
-#include <string>
-
 #include "../app_internal.hpp"
 #include "mvi/api/fast_body.hpp"
 #include "mvi/api/json_body.hpp"
 #include "mvi/schema/validator.hpp"
 
 namespace mvi::api {
-
-using json = Json;
-using http::Response;
-using http::Router;
-using detail::unavailable;
 
 void App::on_entrypoint(const ContextPtr& ctx, const registry::Entrypoint& ep, exec::Invoker& invoker) {
   ctx->access_log = !ep.disable_http_logs;

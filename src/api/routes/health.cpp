@@ -1,18 +1,9 @@
 // Health, status and metrics routes: answered from C++ state on the I/O thread, never the GIL.
-#include <algorithm>
-#include <cmath>
-#include <string>
-
 #include "../app_internal.hpp"
 #include "mvi/api/health.hpp"
 #include "mvi/logs/log.hpp"
 
 namespace mvi::api {
-
-using json = Json;
-using http::Response;
-using http::Router;
-using detail::unavailable;
 
 void App::on_live(const ContextPtr& ctx, const Match&) { finish(ctx, Response::json(200, {{"status", "alive"}})); }
 

@@ -1,19 +1,10 @@
 // GET /logs: the ring's records as text or JSON lines, filtered; with follow=true a stream that
 // subscribes to the ring until the client leaves.
-#include <algorithm>
-#include <cmath>
-#include <string>
-
 #include "../app_internal.hpp"
 #include "mvi/logs/log.hpp"
 #include "mvi/schema/validator.hpp"
 
 namespace mvi::api {
-
-using json = Json;
-using http::Response;
-using http::Router;
-using detail::unavailable;
 
 void App::on_logs(const ContextPtr& ctx, const Match&) {
   logs::LogQuery query;

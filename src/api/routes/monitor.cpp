@@ -1,18 +1,9 @@
 // Monitoring routes (SPEC §7): /~monitor as JSON, /~monitor/csv as a zip of CSVs, /~monitor/db as the
 // SQLite file. A database not created yet answers as an empty one, never creating it.
-#include <algorithm>
-#include <cmath>
-#include <string>
-
 #include "../app_internal.hpp"
 #include "mvi/logs/log.hpp"
 
 namespace mvi::api {
-
-using json = Json;
-using http::Response;
-using http::Router;
-using detail::unavailable;
 
 namespace {
 enum Export { kJson, kCsv, kDb };

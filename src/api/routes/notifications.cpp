@@ -1,18 +1,9 @@
 // Notification routes: the store's list with its filters, clearing it, and the Server-Sent Events
 // stream (the App's one notification listener fans each new one out to the open streams).
-#include <algorithm>
-#include <cmath>
-#include <string>
-
 #include "../app_internal.hpp"
 #include "mvi/schema/validator.hpp"
 
 namespace mvi::api {
-
-using json = Json;
-using http::Response;
-using http::Router;
-using detail::unavailable;
 
 void App::on_notifications(const ContextPtr& ctx, const Match&) {
   state::NotificationQuery query;

@@ -1,18 +1,9 @@
 // Parameter routes (SPEC §4): read and change the values ParameterStore owns; seed 000's and
 // Daeploy's body shapes, Daeploy's bare aliases under /~parameters.
-#include <algorithm>
-#include <cmath>
-#include <string>
-
 #include "../app_internal.hpp"
 #include "mvi/api/json_body.hpp"
 
 namespace mvi::api {
-
-using json = Json;
-using http::Response;
-using http::Router;
-using detail::unavailable;
 
 void App::on_parameters(const ContextPtr& ctx, const Match&) { finish(ctx, Response::json(200, deps_.parameters.values())); }
 
