@@ -15,14 +15,16 @@ RequestHead read_request_head(RequestParser& parser, std::string_view block, con
   const std::size_t lead = leading_empty_lines(block);
   boost::beast::error_code ec;
   parser.put(boost::asio::buffer(block.data() + lead, block.size() - lead), ec);
-  const std::string too_large = "Request body too large: the limit is " + std::to_string(limits.max_body_size) + " bytes";
+  auto too_large = [&limits] {
+    return Rejection{413, "Request body too large: the limit is " + std::to_string(limits.max_body_size) + " bytes"};
+  };
   if (ec == bhttp::error::header_limit) {
     out.rejection = Rejection{431, "Request header fields too large: the limit is " +
                                        std::to_string(limits.max_header_size) + " bytes"};
     return out;
   }
   if (ec == bhttp::error::body_limit) {  // Beast compares Content-Length with the limit here
-    out.rejection = Rejection{413, too_large};
+    out.rejection = too_large();
     return out;
   }
   if (ec || !parser.is_header_done()) {
@@ -44,7 +46,7 @@ RequestHead read_request_head(RequestParser& parser, std::string_view block, con
     return out;
   }
   if (auto cl = parser.content_length(); cl && *cl > limits.max_body_size) {
-    out.rejection = Rejection{413, too_large};
+    out.rejection = too_large();
     return out;
   }
   out.keep_alive = req.keep_alive();

@@ -3,8 +3,11 @@
 // shared_from_this and serialised on its own strand (Beast example/http/server/async). Streamed
 // responses (chunked) are written from any thread through a StreamSink. Ordering rule: whoever holds
 // a Responder must be destroyed before the Server (it posts to the Server's io_context).
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -249,6 +252,13 @@ class Session : public std::enable_shared_from_this<Session> {
     pending_.request_id = core::request_id_for(pending_.header("X-Request-ID"));
     request_id_ = pending_.request_id;
     cancel_ = std::make_shared<core::CancelToken>();
+    // The socket stays open while the call is pending (its responder holds this session), so the fd
+    // the probe peeks at is this connection's. Readable with nothing to read is the client's FIN.
+    cancel_->set_probe([fd = stream_.socket().native_handle()] {
+      char c;
+      const ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    });
     pending_.cancel = cancel_;
     server_.in_flight.fetch_add(1, std::memory_order_relaxed);
     deadline_.expires_after(seconds(server_.limits.request_timeout_s));
@@ -292,17 +302,20 @@ class Session : public std::enable_shared_from_this<Session> {
     write(std::move(r), true);
   }
 
-  // A read that completes when the client sends more (pipelining: kept for the next request) or
-  // leaves (the call is cancelled). At most one read is ever pending: reads that follow the answer
-  // wait for this one through then_read().
+  // A wait (not a read: no system call until the socket becomes readable) that completes when the
+  // client sends more — pipelining: the bytes stay in the kernel for the next request — or leaves:
+  // readable with nothing to read is the FIN, and the call is cancelled. At most one operation that
+  // reads is ever pending: the reads that follow an answer wait for this one through then_read().
   void start_watch() {
     watching_ = true;
-    stream_.socket().async_read_some(buffer_.prepare(16 * 1024), [self = shared_from_this()](beast::error_code ec,
-                                                                                               std::size_t n) {
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
       self->watching_ = false;
+      bool gone = ec && ec != net::error::operation_aborted;
       if (!ec) {
-        self->buffer_.commit(n);
-      } else if (ec != net::error::operation_aborted) {
+        beast::error_code available_ec;
+        gone = self->stream_.socket().available(available_ec) == 0 || available_ec;
+      }
+      if (gone) {
         self->peer_gone_ = true;
         if (!self->responded_) self->cancel_->cancel();
       }
@@ -319,7 +332,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!watching_) return next();
     after_watch_ = std::move(next);
     beast::error_code ignored;
-    stream_.socket().cancel(ignored);  // only the watch read is pending here
+    stream_.socket().cancel(ignored);  // only the watch is pending here
   }
 
   void reject(const Rejection& rejection) { send_error(rejection.status, rejection.detail); }

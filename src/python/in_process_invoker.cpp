@@ -19,6 +19,9 @@ namespace mvi::python {
 namespace {
 
 constexpr std::size_t kMaxBatch = 16;
+// Calls that waited longer than this are probed for a departed client before they run; shorter waits
+// are the normal queueing of a busy server, not worth a system call.
+constexpr auto kProbeAfter = std::chrono::milliseconds(20);
 
 // Holds the GIL for a scope with the executor's kept thread state; released on every exit path,
 // exceptions included, so a failing call can never leave the GIL taken.
@@ -112,16 +115,17 @@ bool InProcessInvoker::submit(exec::Call call, exec::Completion done) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_ || queue_.size() >= queue_limit_) return false;
-    queue_.push_back({std::move(call), std::move(done)});
+    queue_.push_back({std::move(call), std::move(done), 0, std::chrono::steady_clock::now()});
+    queue_size_.store(queue_.size(), std::memory_order_relaxed);
   }
   cv_.notify_one();
   return true;
 }
 
 std::size_t InProcessInvoker::queued() const {
-  std::lock_guard lock(mutex_);
-  // Calls an executor took in its batch but has not started wait too (behind a slow call, maybe).
-  return queue_.size() + held_.load(std::memory_order_relaxed);
+  // Lock-free: the HTTP side asks on every entrypoint request. Calls an executor took in its batch but
+  // has not started wait too (behind a slow call, maybe).
+  return queue_size_.load(std::memory_order_relaxed) + held_.load(std::memory_order_relaxed);
 }
 
 void InProcessInvoker::stop() {
@@ -138,6 +142,7 @@ void InProcessInvoker::stop() {
   {
     std::lock_guard lock(mutex_);
     abandoned.swap(queue_);
+    queue_size_.store(0, std::memory_order_relaxed);
   }
   for (auto& item : abandoned)
     if (!item.cancel_awaited) complete(item, exec::CallResult{exec::Outcome::unavailable, 503, nullptr, {}, {}});
@@ -203,6 +208,7 @@ void InProcessInvoker::run_worker(std::size_t index) {
       for (std::size_t i = 0; i < take && !queue_.empty(); ++i) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
+        queue_size_.store(queue_.size(), std::memory_order_relaxed);
         if (!batch.back().cancel_awaited) held_.fetch_add(1, std::memory_order_relaxed);
       }
     }
@@ -225,8 +231,11 @@ void InProcessInvoker::run_worker(std::size_t index) {
         }
         continue;
       }
-      // The client left (or the deadline answered) while the call waited: Python never sees it.
-      if (item.call.cancel && item.call.cancel->cancelled()) {
+      // The client left (or the deadline answered) while the call waited: Python never sees it. A call
+      // that waited long enough for a client to give up is probed (one non-blocking peek at its socket).
+      const auto& token = item.call.cancel;
+      if (token && (token->cancelled() ||
+                    (std::chrono::steady_clock::now() - item.queued_at > kProbeAfter && token->client_gone()))) {
         complete(item, exec::CallResult{exec::Outcome::cancelled, 499, nullptr, {}, {}});
         continue;
       }
@@ -358,6 +367,7 @@ void InProcessInvoker::await_on_loop(py::object coroutine, const exec::Call& cal
         std::lock_guard lock(mutex_);
         if (stopping_) return;
         queue_.push_front(Item{{}, {}, id});
+        queue_size_.store(queue_.size(), std::memory_order_relaxed);
       }
       cv_.notify_one();
     });

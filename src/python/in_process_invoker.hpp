@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <condition_variable>
 #include <deque>
@@ -42,6 +43,7 @@ class InProcessInvoker final : public exec::Invoker {
     exec::Call call;
     exec::Completion done;
     std::uint64_t cancel_awaited = 0;  // a control item: cancel this awaited call's future (no call)
+    std::chrono::steady_clock::time_point queued_at{};
   };
 
   // What executor `index` is running, for running(); guarded by slots_mutex_.
@@ -73,6 +75,7 @@ class InProcessInvoker final : public exec::Invoker {
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<Item> queue_;
+  std::atomic<std::size_t> queue_size_{0};  // queue_.size(), written under mutex_, read without it
   std::atomic<std::size_t> held_{0};  // calls taken into executors' batches, not started yet
   bool stopping_ = false;
   std::atomic<std::size_t> busy_{0};

@@ -122,6 +122,24 @@ TEST_F(InvokerTest, ACancelledQueuedCallNeverReachesPython) {
   EXPECT_EQ(py::len(scope_["calls"]), 0u);
 }
 
+TEST_F(InvokerTest, AQueuedCallWhoseClientIsGoneIsDroppedAfterItsProbe) {
+  start(1);
+  auto blocker = submit(call(1, Json::object()));
+  auto queued = call(0, Json{{"x", "probed"}});
+  auto token = std::make_shared<core::CancelToken>();
+  token->set_probe([] { return true; });  // the socket says: the client left
+  queued.cancel = token;
+  auto dropped = submit(std::move(queued));
+  {
+    py::gil_scoped_release release;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // longer than the probe threshold
+  }
+  scope_["gate"].attr("set")();
+  EXPECT_EQ(get(blocker).outcome, exec::Outcome::ok);
+  EXPECT_EQ(get(dropped).outcome, exec::Outcome::cancelled);
+  EXPECT_EQ(py::len(scope_["calls"]), 0u);
+}
+
 TEST_F(InvokerTest, ANoteThatDoesNotMatchIsA500AndTheExecutorGoesOn) {
   start(1);
   auto bad = call(2, Json{{"x", Json{{"a", 1}}}});

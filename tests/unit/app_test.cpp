@@ -95,7 +95,7 @@ class FakeInvoker : public exec::Invoker {
     return true;
   }
   std::size_t queued() const override { return queued_value; }
-  std::size_t busy() const override { return 1; }
+  std::size_t busy() const override { return busy_value; }
   std::size_t executors() const override { return 2; }
   std::vector<exec::RunningCall> running() const override {
     std::lock_guard lock(mutex_);
@@ -112,6 +112,7 @@ class FakeInvoker : public exec::Invoker {
   Mode mode = Mode::sync;
   bool accept = true;
   std::size_t queued_value = 0;
+  std::size_t busy_value = 1;
   std::vector<exec::RunningCall> running_value;
   exec::CallResult result;
   std::function<exec::CallResult(const exec::Call&)> respond;
@@ -149,7 +150,8 @@ const char* const kRegistry = R"({
     {"name": "created", "status_code": 201},
     {"name": "nothing", "status_code": 204},
     {"name": "quiet", "disable_http_logs": true},
-    {"name": "anything", "params": [{"name": "data", "type": {"kind": "any"}}]}
+    {"name": "anything", "params": [{"name": "data", "type": {"kind": "any"}}]},
+    {"name": "awaited", "is_async": true}
   ]
 })";
 
@@ -354,20 +356,23 @@ TEST_F(AppTest, TheRequestsCancelTokenReachesTheCall) {
   EXPECT_FALSE(token->watch_requested()) << "an executor is free: the call starts at once, nothing to drop";
 }
 
-TEST_F(AppTest, AQueuedCallAsksTheServerToWatchItsClient) {
+TEST_F(AppTest, OnlyAnAwaitedCallAsksTheServerToWatchItsClient) {
   start();
   invoker_.result = ok_result("hi");
-  invoker_.queued_value = 3;
-  http::Request req;
-  req.method = "POST";
-  req.target = req.path = "/hello";
-  req.body = R"({"name": "x"})";
-  req.cancel = std::make_shared<core::CancelToken>();
-  auto token = req.cancel;
-  app().handle(std::move(req), [](http::Response) {});
-  EXPECT_TRUE(token->watch_requested());
+  invoker_.busy_value = 2;  // every executor busy: a def call will queue, and the executor probes it
+  auto send = [&](const char* path, const char* body) {
+    http::Request req;
+    req.method = "POST";
+    req.target = req.path = path;
+    req.body = body;
+    req.cancel = std::make_shared<core::CancelToken>();
+    auto token = req.cancel;
+    app().handle(std::move(req), [](http::Response) {});
+    return token;
+  };
+  EXPECT_FALSE(send("/hello", R"({"name": "x"})")->watch_requested());
+  EXPECT_TRUE(send("/awaited", "{}")->watch_requested());
 }
-
 TEST_F(AppTest, ReadyIs503WhileStoppingOrFailed) {
   start();
   lifecycle_.set(core::LifeState::stopping);

@@ -60,6 +60,16 @@ TEST(CancelToken, WatchIsAskedFor) {
   EXPECT_TRUE(t.watch_requested());
 }
 
+TEST(CancelToken, AsksItsProbeWhetherTheClientIsGone) {
+  CancelToken t;
+  EXPECT_FALSE(t.client_gone()) << "no probe: never gone";
+  bool gone = false;
+  t.set_probe([&] { return gone; });
+  EXPECT_FALSE(t.client_gone());
+  gone = true;
+  EXPECT_TRUE(t.client_gone());
+}
+
 TEST(RequestId, KeepsAValidIncomingOneElseMakesOne) {
   EXPECT_EQ(request_id_for(std::string_view("abc-1.2_3")), "abc-1.2_3");
   EXPECT_EQ(request_id_for(std::nullopt).size(), 32u);

@@ -23,9 +23,15 @@ class CancelToken {
   // Drops the hook (the call finished), so it never runs late.
   void clear_hook();
 
-  // Whoever takes the call asks the HTTP side to watch for the client leaving: only a call that may
-  // wait (queued behind others) or can be stopped (awaited) gains from it, and the watch costs a
-  // system call per request.
+  // How to ask, cheaply and from any thread, whether the client is gone (the HTTP side peeks at its
+  // socket). Set once, before the token is shared. An executor asks before running a call that
+  // waited, so a queued call whose client left is dropped without a watch per request.
+  void set_probe(std::function<bool()> client_gone) { probe_ = std::move(client_gone); }
+  bool client_gone() const { return probe_ && probe_(); }
+
+  // Whoever takes the call asks the HTTP side to watch for the client leaving while it is pending:
+  // an awaited call can be stopped then. The watch costs a system call per request, so only calls
+  // that gain from it ask.
   void request_watch() noexcept { watch_.store(true, std::memory_order_release); }
   bool watch_requested() const noexcept { return watch_.load(std::memory_order_acquire); }
 
@@ -34,6 +40,7 @@ class CancelToken {
   std::atomic<bool> watch_{false};
   std::mutex mutex_;
   std::function<void()> hook_;
+  std::function<bool()> probe_;
 };
 
 }  // namespace mvi::core

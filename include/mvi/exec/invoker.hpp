@@ -60,6 +60,7 @@ class Invoker {
   virtual ~Invoker() = default;
   // Queues a call; false when the queue is full (the caller answers 503).
   virtual bool submit(Call call, Completion done) = 0;
+  // Cheap (no lock): the HTTP side reads it on every entrypoint request.
   virtual std::size_t queued() const = 0;
   virtual std::size_t busy() const = 0;
   virtual std::size_t executors() const = 0;

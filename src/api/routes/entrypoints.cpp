@@ -58,10 +58,9 @@ void App::on_entrypoint(const ContextPtr& ctx, const registry::Entrypoint& ep, e
 
   const auto generation = deps_.parameters.generation();
   const int status_code = ep.status_code;
-  // A call that will wait for an executor, or an awaited one, can be dropped or cancelled when its
-  // client leaves: ask the server to watch the connection (a running def call cannot be stopped).
-  if (req.cancel && (ep.is_async || invoker.queued() > 0 || invoker.busy() >= invoker.executors()))
-    req.cancel->request_watch();
+  // An awaited call can be cancelled while it runs: ask the server to watch the connection. (A queued
+  // call's client is probed by the executor before it runs; a running def call cannot be stopped.)
+  if (req.cancel && ep.is_async) req.cancel->request_watch();
   exec::Call call{ep.index, ep.name, std::move(args), std::move(notes), req.request_id, req.cancel};
   std::string response_variable = monitored ? ep.name + "_response" : std::string();
   bool accepted = invoker.submit(std::move(call), [this, ctx, generation, status_code,
