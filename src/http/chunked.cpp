@@ -16,14 +16,35 @@ void ChunkedDecoder::fail(Rejection r) {
   rejection_ = std::move(r);
 }
 
-bool ChunkedDecoder::take_line(std::string_view input, std::size_t& used, std::size_t limit, const Rejection& over) {
+std::size_t ChunkedDecoder::line_limit() const {
+  switch (state_) {
+    case State::size_line: return limits_.max_chunk_line;
+    case State::trailer: return limits_.max_header_size;
+    default: return 0;  // data_end: exactly CRLF
+  }
+}
+
+// Made only when a line is refused: building the text for every line would cost an allocation each.
+Rejection ChunkedDecoder::line_rejection() const {
+  switch (state_) {
+    case State::size_line:
+      return {400, "Chunk size line too long: the limit is " + std::to_string(limits_.max_chunk_line) +
+                       " bytes, extensions included"};
+    case State::trailer:
+      return {431, "Trailer fields too large: the limit is " + std::to_string(limits_.max_header_size) + " bytes"};
+    default: return {400, "Chunk data does not end where its size says"};
+  }
+}
+
+bool ChunkedDecoder::take_line(std::string_view input, std::size_t& used) {
+  const std::size_t limit = line_limit();
   while (used < input.size()) {
     const std::string_view rest = input.substr(used);
     const std::size_t lf = rest.find('\n');
     const std::size_t piece = lf == std::string_view::npos ? rest.size() : lf;
     // The limit counts the line's bytes, CR included, so a line can never grow past it.
     if (line_.size() + piece > limit + 1) {
-      fail(over);
+      fail(line_rejection());
       return false;
     }
     line_.append(rest.data(), piece);
@@ -36,7 +57,7 @@ bool ChunkedDecoder::take_line(std::string_view input, std::size_t& used, std::s
     }
     line_.pop_back();
     if (line_.size() > limit) {
-      fail(over);
+      fail(line_rejection());
       return false;
     }
     return true;
@@ -92,10 +113,7 @@ std::size_t ChunkedDecoder::feed(std::string_view input, std::string& body) {
   while (status_ == Status::need_more && used < input.size()) {
     switch (state_) {
       case State::size_line:
-        if (!take_line(input, used, limits_.max_chunk_line,
-                       {400, "Chunk size line too long: the limit is " + std::to_string(limits_.max_chunk_line) +
-                                 " bytes, extensions included"}))
-          return used;
+        if (!take_line(input, used)) return used;
         on_size_line();
         break;
       case State::data: {
@@ -112,14 +130,11 @@ std::size_t ChunkedDecoder::feed(std::string_view input, std::string& body) {
       }
       case State::data_end:
         // Exactly CRLF after the data; anything else means the sizes lied.
-        if (!take_line(input, used, 0, {400, "Chunk data does not end where its size says"})) return used;
+        if (!take_line(input, used)) return used;
         state_ = State::size_line;
         break;
       case State::trailer:
-        if (!take_line(input, used, limits_.max_header_size,
-                       {431, "Trailer fields too large: the limit is " + std::to_string(limits_.max_header_size) +
-                                 " bytes"}))
-          return used;
+        if (!take_line(input, used)) return used;
         on_trailer_line();
         break;
     }

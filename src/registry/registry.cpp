@@ -61,6 +61,7 @@ Registry parse_registry(const json& j) {
           ep.params.push_back(std::move(param));
         }
       }
+      seal(ep);
       if (e.contains("returns") && !e["returns"].is_null())
         ep.returns = schema::parse_type_desc(e["returns"], "entrypoint '" + ep.name + "', return value");
       r.entrypoints.push_back(std::move(ep));
@@ -99,41 +100,29 @@ std::string describe(const Registry& r) {
   return out;
 }
 
+void seal(Entrypoint& ep) {
+  schema::TypeDesc t;
+  t.kind = schema::Kind::object;
+  t.construct = schema::Construct::typeddict;
+  t.name = ep.name;
+  for (const auto& p : ep.params) t.fields.push_back({p.name, p.type, p.required});
+  t.needs_build = true;  // so the validator records a note per argument
+  ep.arguments = std::move(t);
+}
+
 bool validate_arguments(const Entrypoint& ep, json& args, std::string_view source, schema::Errors& errors,
                         std::vector<schema::BuildNote>* notes) {
-  const json source_loc = std::string(source);
-  if (!args.is_object()) {
-    errors.push_back({"dict_type", json::array({source_loc}), "Input should be a valid dictionary", args});
-    return false;
+  // The validator's object rules are the arguments' rules: every missing or wrong field reported with
+  // loc [source, name, ...], unknown fields dropped (extra keyword arguments would be a TypeError), the
+  // rest in the function's declaration order. One note per parameter, kept when the fast path packed
+  // an array already.
+  schema::BuildNote note;
+  if (notes) note.children = std::move(*notes);
+  const bool ok = schema::validate(ep.arguments, args, json::array({std::string(source)}), errors, notes ? &note : nullptr);
+  if (notes) {
+    *notes = std::move(note.children);
+    notes->resize(ep.params.size());
   }
-  if (notes) notes->resize(ep.params.size());
-  // A missing-field error shows the object as sent; coercion below changes `args` in place, so keep
-  // a copy, made only when something is missing.
-  std::optional<json> as_sent;
-  for (const auto& p : ep.params)
-    if (p.required && !args.contains(p.name)) {
-      as_sent = args;
-      break;
-    }
-  bool ok = true;
-  json declared = json::object();
-  for (std::size_t i = 0; i < ep.params.size(); ++i) {
-    const auto& p = ep.params[i];
-    auto it = args.find(p.name);
-    if (it == args.end()) {
-      if (p.required) {
-        errors.push_back({"missing", json::array({source_loc, p.name}), "Field required", *as_sent});
-        ok = false;
-      }
-      continue;
-    }
-    ok &= schema::validate(p.type, *it, json::array({source_loc, p.name}), errors, notes ? &(*notes)[i] : nullptr);
-    if (ok) append_member(declared, p.name, std::move(*it));  // parameter names are distinct
-  }
-  // Only declared arguments reach the function (extra fields would be a TypeError there), in the
-  // order the function declares them. Rebuilt rather than erased in place: erasing from an ordered
-  // object is linear per key, and a client may send many.
-  if (ok) args = std::move(declared);
   return ok;
 }
 

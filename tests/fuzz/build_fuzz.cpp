@@ -280,6 +280,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   param.name = "x";
   param.type = type;
   ep.params.push_back(param);
+  mvi::registry::seal(ep);
   if (auto fast = mvi::api::parse_arguments_fast(text, ep, kJsonDepth)) {
     mvi::schema::Errors fast_errors;
     if (mvi::registry::validate_arguments(ep, fast->args, "body", fast_errors, &fast->notes)) {

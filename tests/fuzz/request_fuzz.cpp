@@ -100,6 +100,7 @@ const mvi::registry::Entrypoint& entrypoint() {
                                                                  {{"kind", "list"}, {"items", {{"kind", "str"}}}},
                                                                  {{"kind", "none"}}})}},
                              false));
+    mvi::registry::seal(e);
     return e;
   }();
   return ep;

@@ -33,8 +33,10 @@ class ChunkedDecoder {
   enum class State { size_line, data, data_end, trailer };
 
   // Completes a CRLF-terminated line in line_ from input; false when more input is needed. Fails on a
-  // bare LF and on a line over `limit` (with `over`'s status and detail).
-  bool take_line(std::string_view input, std::size_t& used, std::size_t limit, const Rejection& over);
+  // bare LF and on a line over the current state's limit.
+  bool take_line(std::string_view input, std::size_t& used);
+  std::size_t line_limit() const;
+  Rejection line_rejection() const;
   void on_size_line();
   void on_trailer_line();
   void fail(Rejection r);

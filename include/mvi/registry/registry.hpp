@@ -34,7 +34,14 @@ struct Entrypoint {
   std::string description;
   std::vector<Param> params;
   schema::TypeDesc returns;
+  // The arguments as one object type (a TypedDict of the params, in order): what validate_arguments
+  // checks a body against, with the validator's own object rules. Set by parse_registry, or by
+  // seal() for an Entrypoint built by hand.
+  schema::TypeDesc arguments;
 };
+
+// Derives `arguments` from `params`; call after changing params.
+void seal(Entrypoint& ep);
 
 struct Job {
   std::string name;
