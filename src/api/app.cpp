@@ -28,8 +28,7 @@ App::App(AppDeps deps) : deps_(deps), builtin_router_(deps.config.root_path) {
   // One listener fans each notification out to the open /notifications/stream clients.
   deps_.notifications.add_listener([this](const state::Notification& n) {
     std::string event = "event: notification\nid: " + std::to_string(n.id) + "\ndata: " +
-                        n.to_json(deps_.config.name, deps_.config.version)
-                            .dump(-1, ' ', false, json::error_handler_t::replace) +
+                        dump_json(n.to_json(deps_.config.name, deps_.config.version)) +
                         "\n\n";
     std::lock_guard lock(streams_mutex_);
     sse_clients_.erase(std::remove_if(sse_clients_.begin(), sse_clients_.end(),

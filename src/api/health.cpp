@@ -11,12 +11,10 @@ std::optional<Stuck> find_stuck(const exec::Invoker& invoker, double timeout_s,
   auto running = invoker.running();
   if (running.empty() || running.size() < invoker.executors()) return std::nullopt;
   const exec::RunningCall* oldest = nullptr;
-  double shortest = 0;
   for (const auto& call : running) {
     const double seconds = std::chrono::duration<double>(now - call.started).count();
     if (seconds <= timeout_s) return std::nullopt;  // one executor is still within the timeout
     if (!oldest || call.started < oldest->started) oldest = &call;
-    shortest = shortest == 0 ? seconds : std::min(shortest, seconds);
   }
   Stuck s;
   s.call = *oldest;

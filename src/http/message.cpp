@@ -1,6 +1,8 @@
 // Request/response helpers: header lookup, JSON responses, percent-decoding. Pure; thread-safe.
 #include "mvi/http/message.hpp"
 
+#include "mvi/core/json.hpp"
+
 #include <cctype>
 
 #include <nlohmann/json.hpp>
@@ -34,7 +36,7 @@ void Response::set_header(std::string name, std::string value) {
 Response Response::json(int status, const nlohmann::ordered_json& body) {
   Response r;
   r.status = status;
-  r.body = body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  r.body = dump_json(body);
   return r;
 }
 

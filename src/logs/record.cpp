@@ -1,6 +1,8 @@
 // Record formatting. Pure functions; thread-safe.
 #include "mvi/logs/record.hpp"
 
+#include "mvi/core/json.hpp"
+
 #include "mvi/core/time.hpp"
 
 #include <algorithm>
@@ -149,7 +151,7 @@ std::string format_json(const Record& r, std::string_view service) {
   if (!r.entrypoint.empty()) j["entrypoint"] = r.entrypoint;
   if (!r.request_id.empty()) j["request_id"] = r.request_id;
   if (!r.traceback.empty()) j["traceback"] = r.traceback;
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  return dump_json(j) + "\n";
 }
 
 }  // namespace mvi::logs

@@ -153,7 +153,7 @@ std::string MonitorStore::csv_zip(const std::vector<std::string>& variables, std
       csv += ',';
       const json& v = values[i];
       if (v.is_string()) csv_field(csv, v.get_ref<const std::string&>());
-      else csv_field(csv, dump(v));
+      else csv_field(csv, dump_json(v));
       csv += "\r\n";
     }
     try {

@@ -148,7 +148,7 @@ void MonitorStore::Impl::write_batch(std::vector<Pending>& batch, bool sweep_age
             kind = "n";
             sqlite3_bind_int64(*s, 4, static_cast<std::int64_t>(v.get<std::uint64_t>()));
           } else {
-            text = dump(v);  // kept exact as JSON text
+            text = dump_json(v);  // kept exact as JSON text
           }
           break;
         case json::value_t::number_float:
@@ -162,7 +162,7 @@ void MonitorStore::Impl::write_batch(std::vector<Pending>& batch, bool sweep_age
                               SQLITE_STATIC, SQLITE_UTF8);
           break;
         default:
-          text = dump(v);
+          text = dump_json(v);
           break;
       }
       if (kind[0] == 'j') sqlite3_bind_text64(*s, 4, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);

@@ -202,7 +202,6 @@ inline bool within_depth(const json& value, int max_depth) {
   return true;
 }
 
-inline std::string dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 inline double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -3,6 +3,8 @@
 // JSON is dumped with error_handler_t::replace so invalid UTF-8 in a message never throws (DESIGN rule 12).
 #include "mvi/notify/payload.hpp"
 
+#include "mvi/core/json.hpp"
+
 #include "mvi/core/time.hpp"
 
 #include <algorithm>
@@ -19,7 +21,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // For the e-mail's Date header, whose format strftime writes (RFC 5322).
 std::tm utc_tm(double epoch_seconds) {
@@ -103,7 +104,7 @@ std::string lower(std::string s) {
 
 std::string format_number(double d) {
   if (std::floor(d) == d && std::fabs(d) < 1e15) return std::to_string(static_cast<long long>(d));
-  return dump(json(d));
+  return dump_json(json(d));
 }
 
 }  // namespace
@@ -143,7 +144,7 @@ std::string webhook_body(const state::Notification& n, const std::string& servic
   json j = n.to_json(service_name, service_version);
   j["event"] = "notification";
   j["delivery_id"] = delivery_id;
-  return dump(j);
+  return dump_json(j);
 }
 
 std::string daeploy_timestamp(double epoch_seconds) {
@@ -166,7 +167,7 @@ std::string manager_body(const state::Notification& n, const std::string& servic
       {"timer", static_cast<long long>(std::min(timer, 9.0e15))},
       {"timestamp", daeploy_timestamp(n.timestamp)},
   };
-  return dump(j);
+  return dump_json(j);
 }
 
 Url manager_endpoint(const Url& base) {

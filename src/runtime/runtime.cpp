@@ -3,6 +3,8 @@
 // then notification delivery, then finalises Python (every Responder and py::object is gone before what it points into).
 #include "mvi/runtime/runtime.hpp"
 
+#include "mvi/core/json.hpp"
+
 #include <algorithm>
 #include <condition_variable>
 #include <csignal>
@@ -74,7 +76,7 @@ void install_state_listeners(state::ParameterStore& parameters, state::Notificat
     logs::emit(std::move(r));
   });
   parameters.add_listener([&notifications](const std::string& name, const json& value, std::uint64_t generation) {
-    std::string shown = value.dump(-1, ' ', false, json::error_handler_t::replace);
+    std::string shown = dump_json(value);
     logs::runtime().info("parameter '{}' changed to {} (generation {})", name, shown, generation);
     notifications.record({"Parameter " + name + " changed to " + shown, 0, true, {}, 0, {}, {}});
   });
@@ -147,7 +149,7 @@ std::string describe_parameters(const state::ParameterStore& parameters) {
   if (list.empty()) out += "  (none)\n";
   for (const auto& p : list)
     out += "  " + p.name + ": " + schema::display_name(p.type) + " = " +
-           p.value.dump(-1, ' ', false, json::error_handler_t::replace) + (p.expose ? "" : " (read-only)") + "\n";
+           dump_json(p.value) + (p.expose ? "" : " (read-only)") + "\n";
   return out;
 }
 

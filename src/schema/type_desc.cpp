@@ -1,6 +1,8 @@
 // TypeDesc from and to its JSON form. Pure functions; thread-safe.
 #include "mvi/schema/type_desc.hpp"
 
+#include "mvi/core/json.hpp"
+
 #include <unordered_map>
 
 #include "mvi/core/error.hpp"
@@ -63,7 +65,7 @@ bool any_needs_build(const std::vector<TypeDesc>& items) {
 TypeDesc parse_type_desc(const json& j, const std::string& where) {
   auto fail = [&](const std::string& why) {
     return core::Error::load_failed(where + ": invalid type description (" + why +
-                                    "): " + j.dump(-1, ' ', false, json::error_handler_t::replace));
+                                    "): " + dump_json(j));
   };
   if (!j.is_object() || !j.contains("kind") || !j["kind"].is_string()) throw fail("no kind");
   const std::string kind = j["kind"].get<std::string>();
@@ -223,7 +225,7 @@ std::string display_name(const TypeDesc& t) {
       return t.kind == Kind::tuple ? out + "]" : out;
     }
     case Kind::literal:
-      return "Literal" + t.values.dump(-1, ' ', false, json::error_handler_t::replace);
+      return "Literal" + dump_json(t.values);
     case Kind::enum_:
     case Kind::object:
       return t.name.empty() ? kind_name(t.kind) : t.name;

@@ -1,6 +1,8 @@
 // ParameterStore: shared_mutex for reads, exclusive for changes; listeners called unlocked.
 #include "mvi/state/parameter_store.hpp"
 
+#include "mvi/core/json.hpp"
+
 #include "mvi/core/error.hpp"
 
 namespace mvi::state {
@@ -11,7 +13,7 @@ void ParameterStore::add(Parameter parameter) {
   schema::Errors errors;
   if (!schema::validate(parameter.type, parameter.value, json::array({parameter.name}), errors))
     throw core::Error::validation("parameter '" + parameter.name + "': initial value " +
-                                  parameter.value.dump(-1, ' ', false, json::error_handler_t::replace) +
+                                  dump_json(parameter.value) +
                                   " does not match its type " + schema::display_name(parameter.type) + ": " +
                                   errors.front().msg);
   std::unique_lock lock(mutex_);

@@ -26,6 +26,7 @@
 #include "mvi/registry/registry.hpp"
 #include "mvi/schema/type_desc.hpp"
 #include "mvi/schema/validator.hpp"
+#include "fuzz_check.hpp"
 #include "owned_buffer.hpp"
 
 namespace py = pybind11;
@@ -36,14 +37,6 @@ using mvi::Json;
 PYBIND11_EMBEDDED_MODULE(_mvi_native, m) { mvi::python::register_owned_buffer(m); }
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                                   \
-  do {                                                                                     \
-    if (!(cond)) {                                                                         \
-      std::fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                        \
-    }                                                                                      \
-  } while (0)
 
 constexpr std::size_t kJsonDepth = 64;
 

@@ -25,6 +25,7 @@
 #include "mvi/registry/registry.hpp"
 #include "mvi/schema/type_desc.hpp"
 #include "mvi/schema/validator.hpp"
+#include "fuzz_check.hpp"
 #include "request_head.hpp"  // src/http: the session's head reader, shared
 
 namespace {
@@ -43,15 +44,6 @@ const mvi::config::Limits& limits() {
   return l;
 }
 constexpr std::size_t kJsonDepth = 64;
-
-// A crash with a message: libFuzzer keeps the input that broke an invariant.
-#define FUZZ_CHECK(cond)                                                        \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
-      std::fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                             \
-    }                                                                           \
-  } while (0)
 
 mvi::registry::Param param(std::string name, const json& type, bool required = true) {
   mvi::registry::Param p;

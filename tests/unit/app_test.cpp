@@ -341,16 +341,22 @@ TEST_F(AppTest, ACancelledCallIsCountedAs499) {
   EXPECT_NE(metrics_->render({}).find("mvi_entrypoint_cancelled_total{entrypoint=\"hello\"} 1"), std::string::npos);
 }
 
+// POSTs `body` to `path` with a cancel token, as the server hands requests over; returns the token.
+std::shared_ptr<core::CancelToken> post_with_token(App& app, const char* path, const char* body) {
+  http::Request req;
+  req.method = "POST";
+  req.target = req.path = path;
+  req.body = body;
+  req.cancel = std::make_shared<core::CancelToken>();
+  auto token = req.cancel;
+  app.handle(std::move(req), [](http::Response) {});
+  return token;
+}
+
 TEST_F(AppTest, TheRequestsCancelTokenReachesTheCall) {
   start();
   invoker_.result = ok_result("hi");
-  http::Request req;
-  req.method = "POST";
-  req.target = req.path = "/hello";
-  req.body = R"({"name": "x"})";
-  req.cancel = std::make_shared<core::CancelToken>();
-  auto token = req.cancel;
-  app().handle(std::move(req), [](http::Response) {});
+  auto token = post_with_token(app(), "/hello", R"({"name": "x"})");
   ASSERT_EQ(invoker_.calls().size(), 1u);
   EXPECT_EQ(invoker_.calls()[0].cancel, token);
   EXPECT_FALSE(token->watch_requested()) << "an executor is free: the call starts at once, nothing to drop";
@@ -360,18 +366,8 @@ TEST_F(AppTest, OnlyAnAwaitedCallAsksTheServerToWatchItsClient) {
   start();
   invoker_.result = ok_result("hi");
   invoker_.busy_value = 2;  // every executor busy: a def call will queue, and the executor probes it
-  auto send = [&](const char* path, const char* body) {
-    http::Request req;
-    req.method = "POST";
-    req.target = req.path = path;
-    req.body = body;
-    req.cancel = std::make_shared<core::CancelToken>();
-    auto token = req.cancel;
-    app().handle(std::move(req), [](http::Response) {});
-    return token;
-  };
-  EXPECT_FALSE(send("/hello", R"({"name": "x"})")->watch_requested());
-  EXPECT_TRUE(send("/awaited", "{}")->watch_requested());
+  EXPECT_FALSE(post_with_token(app(), "/hello", R"({"name": "x"})")->watch_requested());
+  EXPECT_TRUE(post_with_token(app(), "/awaited", "{}")->watch_requested());
 }
 TEST_F(AppTest, ReadyIs503WhileStoppingOrFailed) {
   start();
