@@ -35,10 +35,7 @@ class HeldGil {
 
 // The 500 result for a failure of ours (not the user's code), logged with the call's request id.
 exec::CallResult internal_failure(const exec::Call& call, const char* what) {
-  exec::CallResult r;
-  r.outcome = exec::Outcome::exception;
-  r.status = 500;
-  r.error = what;
+  exec::CallResult r = exec::CallResult::exception(what);
   logs::Record rec;
   rec.level = logs::Level::error;
   rec.logger = "mvi.runtime";
@@ -145,7 +142,7 @@ void InProcessInvoker::stop() {
     queue_size_.store(0, std::memory_order_relaxed);
   }
   for (auto& item : abandoned)
-    if (!item.cancel_awaited) complete(item, exec::CallResult{exec::Outcome::unavailable, 503, nullptr, {}, {}});
+    if (!item.cancel_awaited) complete(item, exec::CallResult::unavailable());
 }
 
 void InProcessInvoker::complete(Item& item, exec::CallResult result) {
@@ -236,7 +233,7 @@ void InProcessInvoker::run_worker(std::size_t index) {
       const auto& token = item.call.cancel;
       if (token && (token->cancelled() ||
                     (std::chrono::steady_clock::now() - item.queued_at > kProbeAfter && token->client_gone()))) {
-        complete(item, exec::CallResult{exec::Outcome::cancelled, 499, nullptr, {}, {}});
+        complete(item, exec::CallResult::cancelled());
         continue;
       }
       set_slot(index, &item.call);
@@ -277,7 +274,6 @@ void InProcessInvoker::run_worker(std::size_t index) {
 }
 
 std::optional<exec::CallResult> InProcessInvoker::run_call(exec::Call& call, exec::Completion& done) {
-  exec::CallResult r;
   logs::ScopedCallContext scope(call.entrypoint_name, call.request_id);
   py::dict kwargs;
   const auto& ep = registry_.entrypoints.at(call.entrypoint);
@@ -290,10 +286,7 @@ std::optional<exec::CallResult> InProcessInvoker::run_call(exec::Call& call, exe
       kwargs[py::str(p.name)] = build_value(p.type, *it, call.notes[i], table_);
     } catch (py::error_already_set& e) {
       // A constructor refused the value (a pydantic validator, an Enum, numpy): the client's fault.
-      r.outcome = exec::Outcome::invalid;
-      r.status = 422;
-      r.value = build_errors(p.name, *it, e);
-      return r;
+      return exec::CallResult::invalid(build_errors(p.name, *it, e));
     }
   }
   try {
@@ -302,17 +295,13 @@ std::optional<exec::CallResult> InProcessInvoker::run_call(exec::Call& call, exe
       await_on_loop(result, call, done);
       return std::nullopt;
     }
-    r.value = py_to_json(result, table_.to_jsonable);
-    return r;
+    return exec::CallResult::ok(py_to_json(result, table_.to_jsonable));
   } catch (py::error_already_set& e) {
     return result_from_exception(e, call.entrypoint_name);
   } catch (const std::exception& e) {
     // Conversion of the return value (e.g. a type JSON cannot carry).
-    r.outcome = exec::Outcome::exception;
-    r.status = 500;
-    r.error = e.what();
     logs::get("mvi.entrypoint")->error("entrypoint '{}' failed: {}", call.entrypoint_name, e.what());
-    return r;
+    return exec::CallResult::exception(e.what());
   }
 }
 
@@ -333,8 +322,7 @@ void InProcessInvoker::await_on_loop(py::object coroutine, const exec::Call& cal
       if (future.attr("cancelled")().cast<bool>()) {
         // Cancelled because the client left (or the deadline answered); otherwise the loop stopped.
         const bool by_client = token && token->cancelled();
-        r.outcome = by_client ? exec::Outcome::cancelled : exec::Outcome::unavailable;
-        r.status = by_client ? 499 : 503;
+        r = by_client ? exec::CallResult::cancelled() : exec::CallResult::unavailable();
       } else if (py::object exc = future.attr("exception")(); !exc.is_none()) {
         // Re-raise the coroutine's own exception so its traceback starts in user code, not in
         // concurrent.futures.
@@ -343,14 +331,12 @@ void InProcessInvoker::await_on_loop(py::object coroutine, const exec::Call& cal
         PyErr_Restore(type.release().ptr(), exc.release().ptr(), tb.is_none() ? nullptr : tb.release().ptr());
         throw py::error_already_set();
       } else {
-        r.value = py_to_json(future.attr("result")(), table.to_jsonable);
+        r = exec::CallResult::ok(py_to_json(future.attr("result")(), table.to_jsonable));
       }
     } catch (py::error_already_set& e) {
       r = exception_result(table, e, name);
     } catch (const std::exception& e) {
-      r.outcome = exec::Outcome::exception;
-      r.status = 500;
-      r.error = e.what();
+      r = exec::CallResult::exception(e.what());
       logs::get("mvi.entrypoint")->error("entrypoint '{}' failed: {}", name, e.what());
     }
     py::gil_scoped_release release;
@@ -380,30 +366,28 @@ exec::CallResult InProcessInvoker::result_from_exception(py::error_already_set& 
 }
 
 exec::CallResult exception_result(FunctionTable& table, py::error_already_set& e, const std::string& entrypoint) {
-  exec::CallResult r;
   if (e.matches(table.http_exception)) {
     py::object exc = e.value();
-    r.outcome = exec::Outcome::http_error;
+    exec::RaisedHttpError raised;
+    nlohmann::ordered_json detail;
     try {
-      r.status = exc.attr("status_code").cast<int>();
-      r.value = py_to_json(exc.attr("detail"), table.to_jsonable);
+      raised.status = exc.attr("status_code").cast<int>();
+      detail = py_to_json(exc.attr("detail"), table.to_jsonable);
       py::object headers = exc.attr("headers");
       if (PyDict_Check(headers.ptr()))
         for (auto kv : py::reinterpret_borrow<py::dict>(headers))
-          r.headers.emplace_back(header_safe(py::str(kv.first)), header_safe(py::str(kv.second)));
+          raised.headers.emplace_back(header_safe(py::str(kv.first)), header_safe(py::str(kv.second)));
     } catch (const std::exception& detail_error) {
-      r.value = std::string("HTTPException detail could not be encoded: ") + detail_error.what();
+      detail = std::string("HTTPException detail could not be encoded: ") + detail_error.what();
     }
-    if (r.status < 200 || r.status > 599) {
+    if (raised.status < 200 || raised.status > 599) {
       logs::get("mvi.entrypoint")->error("entrypoint '{}' raised HTTPException with status {}, answered as 500",
-                                         entrypoint, r.status);
-      r.status = 500;
+                                         entrypoint, raised.status);
+      raised.status = 500;
     }
-    return r;
+    return exec::CallResult::http_error(std::move(raised), std::move(detail));
   }
-  r.outcome = exec::Outcome::exception;
-  r.status = 500;
-  r.error = exception_summary(e);
+  exec::CallResult r = exec::CallResult::exception(exception_summary(e));
   logs::Record rec;
   rec.level = logs::Level::error;
   rec.logger = "mvi.entrypoint";

@@ -132,12 +132,7 @@ class FakeInvoker : public exec::Invoker {
   std::vector<std::thread> threads_;
 };
 
-exec::CallResult ok_result(json value) {
-  exec::CallResult r;
-  r.outcome = exec::Outcome::ok;
-  r.value = std::move(value);
-  return r;
-}
+exec::CallResult ok_result(json value) { return exec::CallResult::ok(std::move(value)); }
 
 // What the mvi package exports for a small service.
 const char* const kRegistry = R"({
@@ -333,9 +328,7 @@ TEST_F(AppTest, ReadyIs503WhenEveryExecutorIsStuckWhileCallsWait) {
 
 TEST_F(AppTest, ACancelledCallIsCountedAs499) {
   start();
-  exec::CallResult cancelled;
-  cancelled.outcome = exec::Outcome::cancelled;
-  invoker_.result = cancelled;
+  invoker_.result = exec::CallResult::cancelled();
   auto r = call("POST", "/hello", R"({"name": "x"})");
   EXPECT_EQ(r.status, 499);
   EXPECT_NE(metrics_->render({}).find("mvi_entrypoint_cancelled_total{entrypoint=\"hello\"} 1"), std::string::npos);
@@ -810,22 +803,14 @@ TEST_F(AppTest, OkUsesTheEntrypointStatusCode) {
 
 TEST_F(AppTest, HttpErrorUsesItsStatusDetailAndHeaders) {
   start();
-  exec::CallResult res;
-  res.outcome = exec::Outcome::http_error;
-  res.status = 418;
-  res.value = "I am a teapot";
-  res.headers = {{"X-Custom", "1"}, {"WWW-Authenticate", "Basic"}};
-  invoker_.result = res;
+  invoker_.result = exec::CallResult::http_error({418, {{"X-Custom", "1"}, {"WWW-Authenticate", "Basic"}}}, "I am a teapot");
   auto r = call("POST", "/hello", R"({"name": "a"})");
   EXPECT_EQ(r.status, 418);
   EXPECT_EQ(body_of(r), (json{{"detail", "I am a teapot"}}));
   EXPECT_EQ(header(r, "X-Custom"), "1");
   EXPECT_EQ(header(r, "WWW-Authenticate"), "Basic");
 
-  res.status = 409;
-  res.value = json{{"field", "name"}, {"problem", "taken"}};
-  res.headers.clear();
-  invoker_.result = res;
+  invoker_.result = exec::CallResult::http_error({409, {}}, json{{"field", "name"}, {"problem", "taken"}});
   r = call("POST", "/hello", R"({"name": "a"})");
   EXPECT_EQ(r.status, 409);
   EXPECT_EQ(body_of(r), (json{{"detail", {{"field", "name"}, {"problem", "taken"}}}}));
@@ -833,10 +818,8 @@ TEST_F(AppTest, HttpErrorUsesItsStatusDetailAndHeaders) {
 
 TEST_F(AppTest, ExceptionIs500WithRequestIdAndNoTraceback) {
   start();
-  exec::CallResult res;
-  res.outcome = exec::Outcome::exception;
-  res.error = "ValueError: secret-token-123\nTraceback (most recent call last):\n  File \"service.py\"";
-  invoker_.result = res;
+  invoker_.result =
+      exec::CallResult::exception("ValueError: secret-token-123\nTraceback (most recent call last):\n  File \"service.py\"");
   auto r = call("POST", "/hello", R"({"name": "a"})", {{"X-Request-ID", "req-500"}});
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(body_of(r), (json{{"detail", "Internal Server Error"}, {"request_id", "req-500"}}));
@@ -847,9 +830,7 @@ TEST_F(AppTest, ExceptionIs500WithRequestIdAndNoTraceback) {
 
 TEST_F(AppTest, UnavailableOutcomeIs503WithRetryAfter) {
   start();
-  exec::CallResult res;
-  res.outcome = exec::Outcome::unavailable;
-  invoker_.result = res;
+  invoker_.result = exec::CallResult::unavailable();
   auto r = call("POST", "/hello", R"({"name": "a"})");
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(header(r, "Retry-After"), "1");
@@ -956,9 +937,7 @@ TEST_F(AppTest, CountersTrackOutcomes) {
   call("GET", "/health/live");
   call("GET", "/nope");
   call("POST", "/hello", "{}");
-  exec::CallResult res;
-  res.outcome = exec::Outcome::exception;
-  invoker_.result = res;
+  invoker_.result = exec::CallResult::exception("ValueError: x");
   call("POST", "/hello", R"({"name": "a"})");
   EXPECT_EQ(app().counters().total.load(), 4u);
   EXPECT_EQ(app().counters().client_errors.load(), 2u);

@@ -45,12 +45,28 @@ struct RunningCall {
   std::chrono::steady_clock::time_point started;
 };
 
+// What a function's HTTPException asked for (Outcome::http_error only).
+struct RaisedHttpError {
+  int status = 500;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Made with the factories, so each outcome carries exactly its own data; the HTTP status of every
+// outcome but http_error is fixed by the outcome itself (docs/architecture.md, "error types").
 struct CallResult {
   Outcome outcome = Outcome::ok;
-  int status = 200;  // read for http_error only (HTTPException's status); the other outcomes fix their own
-  nlohmann::ordered_json value;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string error;  // "ValueError: boom" for exception
+  nlohmann::ordered_json value;  // ok: the return value; http_error: the detail; invalid: the 422 detail list
+  std::string error;             // exception: "ValueError: boom"
+  RaisedHttpError raised;        // http_error only
+
+  static CallResult ok(nlohmann::ordered_json value) { return {Outcome::ok, std::move(value), {}, {}}; }
+  static CallResult http_error(RaisedHttpError raised, nlohmann::ordered_json detail) {
+    return {Outcome::http_error, std::move(detail), {}, std::move(raised)};
+  }
+  static CallResult invalid(nlohmann::ordered_json detail) { return {Outcome::invalid, std::move(detail), {}, {}}; }
+  static CallResult exception(std::string error) { return {Outcome::exception, nullptr, std::move(error), {}}; }
+  static CallResult unavailable() { return {Outcome::unavailable, nullptr, {}, {}}; }
+  static CallResult cancelled() { return {Outcome::cancelled, nullptr, {}, {}}; }
 };
 
 using Completion = std::function<void(CallResult)>;

@@ -73,9 +73,9 @@ void App::on_entrypoint(const ContextPtr& ctx, const registry::Entrypoint& ep, e
         if (status_code == 204 || status_code == 304) resp.body.clear();
         break;
       case exec::Outcome::http_error:
-        resp = Response::json(r.status, json{{"detail", r.value}});
-        if (r.status == 204 || r.status == 304) resp.body.clear();
-        for (auto& [k, v] : r.headers) resp.set_header(k, v);
+        resp = Response::json(r.raised.status, json{{"detail", r.value}});
+        if (r.raised.status == 204 || r.raised.status == 304) resp.body.clear();
+        for (auto& [k, v] : r.raised.headers) resp.set_header(k, v);
         break;
       case exec::Outcome::invalid:
         resp = Response::json(422, json{{"detail", r.value}});
