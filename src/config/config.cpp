@@ -79,6 +79,23 @@ struct SizeValidator : CLI::Validator {
   }
 };
 
+// An option whose --help shows its default.
+template <class T>
+CLI::Option* option(CLI::App& app, const char* name, T& value, const std::string& help) {
+  return app.add_option(name, value, help)->capture_default_str();
+}
+
+// A number kept within [low, high].
+template <class T, class Bound>
+CLI::Option* ranged(CLI::App& app, const char* name, T& value, const std::string& help, Bound low, Bound high) {
+  return option(app, name, value, help)->check(CLI::Range(low, high));
+}
+
+// A byte size: "16KiB", "8m", "1024".
+CLI::Option* size(CLI::App& app, const char* name, std::size_t& value, const std::string& help) {
+  return option(app, name, value, help)->transform(SizeValidator());
+}
+
 }  // namespace
 
 EnvLookup process_env() {
@@ -124,74 +141,42 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
   app.add_flag("--version", print_version,
                "Print the runtime version and exit (--version=X sets the service version)");
   app.add_option("service", c.service_path, "The service file (service.py)")->type_name("SERVICE_PY");
-  app.add_option("--host", c.host, "Listen address [MVI_HOST]")->capture_default_str();
-  app.add_option("--port", c.port, "Listen port, 0 = any free port [MVI_PORT]")->capture_default_str();
+  option(app, "--host", c.host, "Listen address [MVI_HOST]");
+  option(app, "--port", c.port, "Listen port, 0 = any free port [MVI_PORT]");
   app.add_option("--name", c.name, "Service name [MVI_SERVICE_NAME] (default: file stem)");
-  app.add_option("--service-version", c.version, "Service version [MVI_SERVICE_VERSION]")
-      ->capture_default_str();
+  option(app, "--service-version", c.version, "Service version [MVI_SERVICE_VERSION]");
   app.add_option("--root-path", c.root_path, "Path prefix behind a proxy [MVI_ROOT_PATH]");
-  app.add_option("--log-level", c.log_level, "trace|debug|info|warning|error|critical [MVI_LOG_LEVEL]")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"trace", "debug", "info", "warning", "warn", "error", "critical"},
-                            CLI::ignore_case));
-  app.add_option("--log-format", c.log_format, "text|json [MVI_LOG_FORMAT]")
-      ->capture_default_str()
+  option(app, "--log-level", c.log_level, "trace|debug|info|warning|error|critical [MVI_LOG_LEVEL]")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warning", "warn", "error", "critical"}, CLI::ignore_case));
+  option(app, "--log-format", c.log_format, "text|json [MVI_LOG_FORMAT]")
       ->check(CLI::IsMember({"text", "json"}, CLI::ignore_case));
-  app.add_option("--workers", c.workers, "Python executor threads [MVI_WORKERS]")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 256));
-  app.add_option("--io-threads", c.io_threads, "HTTP I/O threads [MVI_IO_THREADS]")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 64));
-  app.add_option("--drain-delay", c.drain_delay_s, "Seconds to keep serving after SIGTERM [MVI_DRAIN_DELAY]")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 3600.0));
-  app.add_option("--graceful-timeout", c.graceful_timeout_s,
-                 "Seconds to finish in-flight requests [MVI_GRACEFUL_TIMEOUT]")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 3600.0));
-  app.add_option("--max-body-size", max_body, "Largest request body [MVI_MAX_BODY_SIZE]")
-      ->capture_default_str()
-      ->transform(SizeValidator());
-  app.add_option("--max-header-size", max_header, "Largest header block [MVI_MAX_HEADER_SIZE]")
-      ->capture_default_str()
-      ->transform(SizeValidator());
-  app.add_option("--max-json-depth", c.limits.max_json_depth, "Deepest JSON nesting [MVI_MAX_JSON_DEPTH]")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 10000));
-  app.add_option("--queue-limit", c.limits.queue_limit, "Calls waiting for Python [MVI_QUEUE_LIMIT]")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 1000000));
-  app.add_option("--header-timeout", c.limits.header_timeout_s, "Seconds to receive headers [MVI_HEADER_TIMEOUT]")
-      ->capture_default_str();
-  app.add_option("--body-timeout", c.limits.body_timeout_s, "Seconds to receive the whole body (a deadline, so a trickled body cannot hold a connection) [MVI_BODY_TIMEOUT]")
-      ->capture_default_str();
-  app.add_option("--write-timeout", c.limits.write_timeout_s, "Seconds to write a response [MVI_WRITE_TIMEOUT]")
-      ->capture_default_str();
-  app.add_option("--keep-alive-timeout", c.limits.keep_alive_timeout_s,
-                 "Seconds an idle connection is kept [MVI_KEEP_ALIVE_TIMEOUT]")
-      ->capture_default_str();
+  ranged(app, "--workers", c.workers, "Python executor threads [MVI_WORKERS]", 1, 256);
+  ranged(app, "--io-threads", c.io_threads, "HTTP I/O threads [MVI_IO_THREADS]", 1, 64);
+  ranged(app, "--drain-delay", c.drain_delay_s, "Seconds to keep serving after SIGTERM [MVI_DRAIN_DELAY]", 0.0,
+         3600.0);
+  ranged(app, "--graceful-timeout", c.graceful_timeout_s, "Seconds to finish in-flight requests [MVI_GRACEFUL_TIMEOUT]",
+         0.0, 3600.0);
+  size(app, "--max-body-size", max_body, "Largest request body [MVI_MAX_BODY_SIZE]");
+  size(app, "--max-header-size", max_header, "Largest header block [MVI_MAX_HEADER_SIZE]");
+  ranged(app, "--max-json-depth", c.limits.max_json_depth, "Deepest JSON nesting [MVI_MAX_JSON_DEPTH]", 1, 10000);
+  ranged(app, "--queue-limit", c.limits.queue_limit, "Calls waiting for Python [MVI_QUEUE_LIMIT]", 1, 1000000);
+  option(app, "--header-timeout", c.limits.header_timeout_s, "Seconds to receive headers [MVI_HEADER_TIMEOUT]");
+  option(app, "--body-timeout", c.limits.body_timeout_s,
+         "Seconds to receive the whole body (a deadline, so a trickled body cannot hold a connection) [MVI_BODY_TIMEOUT]");
+  option(app, "--write-timeout", c.limits.write_timeout_s, "Seconds to write a response [MVI_WRITE_TIMEOUT]");
+  option(app, "--keep-alive-timeout", c.limits.keep_alive_timeout_s, "Seconds an idle connection is kept [MVI_KEEP_ALIVE_TIMEOUT]");
   std::size_t max_request_line = c.limits.max_request_line;
-  app.add_option("--request-timeout", c.limits.request_timeout_s, "Seconds before a call is answered 504 [MVI_REQUEST_TIMEOUT]")
-      ->capture_default_str()
-      ->check(CLI::Range(0.001, 86400.0));
-  app.add_option("--max-header-count", c.limits.max_header_count, "Most header fields [MVI_MAX_HEADER_COUNT]")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 10000));
-  app.add_option("--max-request-line", max_request_line, "Longest request line [MVI_MAX_REQUEST_LINE]")
-      ->capture_default_str()
-      ->transform(SizeValidator());
+  ranged(app, "--request-timeout", c.limits.request_timeout_s, "Seconds before a call is answered 504 [MVI_REQUEST_TIMEOUT]",
+         0.001, 86400.0);
+  ranged(app, "--max-header-count", c.limits.max_header_count, "Most header fields [MVI_MAX_HEADER_COUNT]", 1, 10000);
+  size(app, "--max-request-line", max_request_line, "Longest request line [MVI_MAX_REQUEST_LINE]");
   std::size_t max_chunk_line = c.limits.max_chunk_line;
-  app.add_option("--max-chunk-line", max_chunk_line,
-                 "Longest chunk-size line of a chunked body, extensions included [MVI_MAX_CHUNK_LINE]")
-      ->capture_default_str()
-      ->transform(SizeValidator());
-  app.add_option("--max-requests-per-connection", c.limits.max_requests_per_connection,
-                 "Requests before a keep-alive connection is closed, 0 = no limit [MVI_MAX_REQUESTS_PER_CONNECTION]")
-      ->capture_default_str();
-  app.add_option("--max-connections", c.limits.max_connections,
-                 "Open connections, 0 = below the descriptor limit [MVI_MAX_CONNECTIONS]")
-      ->capture_default_str();
+  size(app, "--max-chunk-line", max_chunk_line,
+       "Longest chunk-size line of a chunked body, extensions included [MVI_MAX_CHUNK_LINE]");
+  option(app, "--max-requests-per-connection", c.limits.max_requests_per_connection,
+         "Requests before a keep-alive connection is closed, 0 = no limit [MVI_MAX_REQUESTS_PER_CONNECTION]");
+  option(app, "--max-connections", c.limits.max_connections,
+         "Open connections, 0 = below the descriptor limit [MVI_MAX_CONNECTIONS]");
   std::string token_file, cors_flag, allow_origin;
   app.add_option("--token", c.security.token, "Require 'Authorization: Bearer TOKEN' [MVI_AUTH_TOKEN]");
   app.add_option("--token-file", token_file, "Read the token from a file [MVI_AUTH_TOKEN_FILE]");

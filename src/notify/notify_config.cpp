@@ -64,6 +64,16 @@ class Reader {
     return t;
   }
 
+  // A value without spaces, brackets or separators (an address, a host name); an error naming it otherwise.
+  void plain(const char* name, std::string& field, const char* expected) {
+    auto v = get(name);
+    if (!v) return;
+    if (is_plain_address(*v))
+      field = *v;
+    else
+      out_.errors.push_back(std::string(name) + ": not " + expected);
+  }
+
   void number(const char* name, double& field, double min, double max) {
     auto v = get(name);
     if (!v) return;
@@ -262,12 +272,7 @@ NotifyConfigResult parse_notify_config(const config::EnvLookup& env) {
     s.security = implicit ? SmtpSecurity::tls : starttls ? SmtpSecurity::starttls : SmtpSecurity::none;
     if (implicit) s.port = 465;
     r.integer("MVI_SMTP_PORT", s.port, 1, 65535);
-    if (auto from = r.get("MVI_SMTP_FROM")) {
-      if (is_plain_address(*from))
-        s.from = *from;
-      else
-        out.errors.push_back("MVI_SMTP_FROM: not a plain address (user@example.com)");
-    }
+    r.plain("MVI_SMTP_FROM", s.from, "a plain address (user@example.com)");
     if (auto to = r.get("MVI_SMTP_TO")) {
       for (auto& a : split_list(*to)) {
         if (is_plain_address(a))
@@ -284,12 +289,7 @@ NotifyConfigResult parse_notify_config(const config::EnvLookup& env) {
     if (s.username.empty() && !s.password.empty())
       out.warnings.push_back("MVI_SMTP_PASSWORD is set without MVI_SMTP_USER: no authentication is used");
     r.number("MVI_SMTP_TIMEOUT", s.timeout_s, 0.1, 3600);
-    if (auto helo = r.get("MVI_SMTP_HELO")) {
-      if (is_plain_address(*helo))
-        s.helo_name = *helo;
-      else
-        out.errors.push_back("MVI_SMTP_HELO: not a host name");
-    }
+    r.plain("MVI_SMTP_HELO", s.helo_name, "a host name");
     c.smtp = std::move(s);
   } else {
     for (const char* name : kSmtpVars) {
