@@ -33,6 +33,8 @@ const std::vector<EnvOption>& env_options() {
       {"--log-level", {"MVI_LOG_LEVEL"}},
       {"--log-format", {"MVI_LOG_FORMAT"}},
       {"--workers", {"MVI_WORKERS"}},
+      {"--threads", {"MVI_THREADS"}},
+      {"--restart-backoff", {"MVI_RESTART_BACKOFF"}},
       {"--io-threads", {"MVI_IO_THREADS"}},
       {"--drain-delay", {"MVI_DRAIN_DELAY"}},
       {"--graceful-timeout", {"MVI_GRACEFUL_TIMEOUT"}},
@@ -150,7 +152,12 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
       ->check(CLI::IsMember({"trace", "debug", "info", "warning", "warn", "error", "critical"}, CLI::ignore_case));
   option(app, "--log-format", c.log_format, "text|json [MVI_LOG_FORMAT]")
       ->check(CLI::IsMember({"text", "json"}, CLI::ignore_case));
-  ranged(app, "--workers", c.workers, "Python executor threads [MVI_WORKERS]", 1, 256);
+  ranged(app, "--workers", c.workers, "Python worker processes, 0 = run Python in this process [MVI_WORKERS]", 0, 64);
+  ranged(app, "--threads", c.threads, "Python executor threads per interpreter [MVI_THREADS]", 1, 256);
+  ranged(app, "--restart-backoff", c.restart_backoff_s,
+         "Seconds before a worker that ended is restarted, doubling per quick failure [MVI_RESTART_BACKOFF]", 0.0, 60.0);
+  // Set by the front on the processes it starts (isolated mode); not for users.
+  app.add_option("--worker-fd", c.worker_fd)->group("");
   ranged(app, "--io-threads", c.io_threads, "HTTP I/O threads [MVI_IO_THREADS]", 1, 64);
   ranged(app, "--drain-delay", c.drain_delay_s, "Seconds to keep serving after SIGTERM [MVI_DRAIN_DELAY]", 0.0,
          3600.0);

@@ -156,6 +156,7 @@ void emit(Record record) {
     record.message.resize(cut);
     record.message += "… [truncated " + std::to_string(dropped) + " bytes]";
   }
+  if (s.options.forward) return s.options.forward(std::move(record));  // a worker process: the front writes it
   std::string line = format(record);
   const bool urgent = record.level >= Level::error;
   s.ring.push(std::move(record));

@@ -60,6 +60,7 @@ struct PythonHost::Impl {
   FunctionTable table;
   PyThreadState* main_state = nullptr;  // set while the main thread has released the GIL
   bool finalized = false;
+  nlohmann::ordered_json exported;  // what load_service() read, as plain data
 };
 
 namespace {
@@ -183,6 +184,7 @@ registry::Registry PythonHost::load_service() {
     if (exported.contains("classes"))
       for (py::handle cls : exported["classes"]) t.classes.push_back(py::reinterpret_borrow<py::object>(cls));
     registry::Registry registry = registry::parse_registry(plain);
+    impl_->exported = std::move(plain);
     // The event loop exists only for services that need it: async entrypoints or periodic jobs.
     bool needs_loop = !registry.jobs.empty();
     for (const auto& ep : registry.entrypoints) needs_loop |= ep.is_async;
@@ -196,6 +198,8 @@ registry::Registry PythonHost::load_service() {
     throw core::Error::load_failed(std::string("cannot read what the service registered: ") + e.what());
   }
 }
+
+const nlohmann::ordered_json& PythonHost::exported() const { return impl_->exported; }
 
 std::unique_ptr<exec::Invoker> PythonHost::start_executors(const registry::Registry& registry, int threads,
                                                        std::size_t queue_limit, metrics::Metrics* metrics) {

@@ -275,6 +275,7 @@ void InProcessInvoker::run_worker(std::size_t index) {
 
 std::optional<exec::CallResult> InProcessInvoker::run_call(exec::Call& call, exec::Completion& done) {
   logs::ScopedCallContext scope(call.entrypoint_name, call.request_id);
+  ScopedParameterView view(call.parameters.get());
   py::dict kwargs;
   const auto& ep = registry_.entrypoints.at(call.entrypoint);
   if (call.notes.size() != ep.params.size()) call.notes.resize(ep.params.size());

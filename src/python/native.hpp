@@ -11,5 +11,18 @@ namespace mvi::python {
 
 void set_native_context(NativeContext context);
 
+// While alive, service.get_parameter()/get_parameters() on this thread read `values` ({name: value})
+// instead of the store: a call in a worker process sees one generation throughout. Null: no view.
+class ScopedParameterView {
+ public:
+  explicit ScopedParameterView(const nlohmann::ordered_json* values);
+  ~ScopedParameterView();
+  ScopedParameterView(const ScopedParameterView&) = delete;
+  ScopedParameterView& operator=(const ScopedParameterView&) = delete;
+
+ private:
+  const nlohmann::ordered_json* previous_;
+};
+
 
 }  // namespace mvi::python

@@ -17,6 +17,7 @@ namespace mvi::python {
 namespace {
 
 NativeContext g_context;
+thread_local const nlohmann::ordered_json* t_parameter_view = nullptr;
 
 // The call the current code belongs to: the executor thread's context, or — on the event loop
 // thread, where many calls interleave — the contextvar mvi._runtime_loop sets per task.
@@ -43,6 +44,12 @@ std::string first_error(const schema::Errors& errors) {
 
 void set_native_context(NativeContext context) { g_context = context; }
 
+ScopedParameterView::ScopedParameterView(const nlohmann::ordered_json* values) : previous_(t_parameter_view) {
+  if (values) t_parameter_view = values;
+}
+
+ScopedParameterView::~ScopedParameterView() { t_parameter_view = previous_; }
+
 }  // namespace mvi::python
 
 PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
@@ -54,21 +61,26 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
 
   m.def("add_parameter", [](const std::string& name, py::handle value, py::handle type_desc, bool expose,
                             bool monitor, py::object description) {
-    state::Parameter p;
-    p.name = name;
-    p.expose = expose;
-    p.monitor = monitor;
-    if (!description.is_none()) p.description = py::str(description);
+    nlohmann::ordered_json declaration = {{"name", name},
+                                          {"value", py_to_json(value)},
+                                          {"type", py_to_json(type_desc)},
+                                          {"expose", expose},
+                                          {"monitor", monitor},
+                                          {"description", description.is_none() ? std::string() : std::string(py::str(description))}};
     try {
-      p.type = schema::parse_type_desc(py_to_json(type_desc), "parameter '" + name + "'");
-      p.value = py_to_json(value);
-      parameters().add(std::move(p));
+      parameters().add(state::parameter_from_declaration(declaration));
+      if (g_context.declarations) g_context.declarations->push_back(std::move(declaration));
     } catch (const core::Error& e) {
       throw py::value_error(e.what());
     }
   });
 
   m.def("get_parameter", [](const std::string& name) -> py::object {
+    if (t_parameter_view) {
+      auto it = t_parameter_view->find(name);
+      if (it == t_parameter_view->end()) throw py::key_error(name);
+      return json_to_py(*it);
+    }
     auto value = parameters().get(name);
     if (!value) throw py::key_error(name);
     return json_to_py(*value);
@@ -79,15 +91,18 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
     if (result.status == state::SetStatus::not_found) throw py::key_error(name);
     if (result.status == state::SetStatus::invalid)
       throw py::value_error("parameter '" + name + "': " + first_error(result.errors));
+    if (g_context.parameter_set) g_context.parameter_set(name, result.value);
     return json_to_py(result.value);
   });
 
-  m.def("get_parameters", []() -> py::object { return json_to_py(parameters().values()); });
+  m.def("get_parameters", []() -> py::object {
+    return json_to_py(t_parameter_view ? *t_parameter_view : parameters().values());
+  });
 
   // service.store(**variables): numbers and strings as they are, other values as JSON; a value that
   // cannot be encoded is logged and skipped, never raised into user code.
   m.def("store", [](py::dict variables) {
-    if (!g_context.monitor) return;
+    if (!g_context.monitor && !g_context.store) return;
     py::object fallback = py::module_::import("mvi._encode").attr("to_jsonable");
     std::vector<std::pair<std::string, nlohmann::ordered_json>> values;
     for (auto kv : variables) {
@@ -102,7 +117,11 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
       }
     }
     py::gil_scoped_release release;
-    for (auto& [name, value] : values) g_context.monitor->record(name, std::move(value));
+    for (auto& [name, value] : values)
+      if (g_context.store)
+        g_context.store(name, std::move(value));
+      else
+        g_context.monitor->record(name, std::move(value));
   });
 
   // Python logging records and print() lines (python/mvi/_logging.py) join the runtime's log.
@@ -135,7 +154,7 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
   });
 
   m.def("notify", [](const std::string& msg, int severity, bool dashboard, py::object emails, double timer) {
-    if (!g_context.notifications) return;
+    if (!g_context.notifications && !g_context.notify) return;
     state::NotificationInput in;
     in.msg = msg;
     in.severity = severity;
@@ -146,6 +165,9 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
     std::tie(in.entrypoint, in.request_id) = current_call();
     // Release the GIL while recording: listeners (log, delivery queues) never need it.
     py::gil_scoped_release release;
-    g_context.notifications->record(std::move(in));
+    if (g_context.notify)
+      g_context.notify(std::move(in));
+    else
+      g_context.notifications->record(std::move(in));
   });
 }

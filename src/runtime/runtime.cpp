@@ -30,6 +30,8 @@
 #include "mvi/runtime/signals.hpp"
 #include "mvi/state/notification_store.hpp"
 #include "mvi/state/parameter_store.hpp"
+#include "mvi/workers/pool.hpp"
+#include "worker_role.hpp"
 
 namespace mvi::runtime {
 namespace {
@@ -143,6 +145,36 @@ class ShutdownWatchdog {
   std::thread thread_;           // last: it starts reading the members above at once
 };
 
+// Isolated mode's Invoker: what the workers send lands in this process's stores and log, and every
+// parameter change is sent to every worker before the change's POST answers.
+std::unique_ptr<exec::Invoker> start_pool_invoker(const config::Config& cfg, int argc, const char* const* argv,
+                                                  state::ParameterStore& parameters,
+                                                  state::NotificationStore& notifications,
+                                                  monitor::LazyMonitor& monitor) {
+  workers::PoolOptions options;
+  options.argv.push_back(self_executable(argv[0]));
+  for (int i = 1; i < argc; ++i) options.argv.emplace_back(argv[i]);
+  options.workers = cfg.workers;
+  options.threads = cfg.threads;
+  options.queue_limit = cfg.limits.queue_limit;
+  options.restart_backoff_s = cfg.restart_backoff_s;
+  options.stop_timeout_s = cfg.graceful_timeout_s;
+  workers::PoolHooks hooks;
+  hooks.log = [](logs::Record r) { logs::emit(std::move(r)); };
+  hooks.notify = [&notifications](state::NotificationInput in) { notifications.record(std::move(in)); };
+  hooks.store = [&monitor](const std::string& name, json value) { monitor.record(name, std::move(value)); };
+  hooks.set_parameter = [&parameters](const std::string& name, json value) {
+    auto r = parameters.set(name, std::move(value));
+    if (r.status != state::SetStatus::ok) logs::runtime().warn("set_parameter('{}') from a worker was refused", name);
+  };
+  hooks.parameters = [&parameters] { return std::pair{parameters.values(), parameters.generation()}; };
+  auto pool = std::make_unique<workers::WorkerPool>(std::move(options), std::move(hooks));
+  parameters.add_listener([p = pool.get()](const std::string& name, const json& value, std::uint64_t generation) {
+    p->broadcast_parameter(name, value, generation);
+  });
+  return pool;
+}
+
 std::string describe_parameters(const state::ParameterStore& parameters) {
   std::string out = "parameters:\n";
   auto list = parameters.list();
@@ -163,11 +195,17 @@ int run(int argc, const char* const* argv) {
     return *parsed.exit_code;
   }
   const config::Config cfg = parsed.config;
-  logs::LogOptions log_options{cfg.log_level, cfg.log_format, cfg.name};
+  logs::LogOptions log_options;
+  log_options.level = cfg.log_level;
+  log_options.format = cfg.log_format;
+  log_options.service_name = cfg.name;
   // --check and --openapi print their result on stdout; the log (and user print()s) go to stderr.
   log_options.to_stderr = cfg.check || cfg.print_openapi;
   logs::init(log_options);
   logs::install_crash_handlers(cfg.log_format == "json");
+  if (cfg.worker_fd >= 0) return run_worker(cfg, self_executable(argv[0]));
+  // Isolated mode (SPEC §9): Python runs only in worker processes; this process holds no interpreter.
+  const bool isolated = cfg.workers > 0 && !cfg.check && !cfg.print_openapi;
 
   auto control = std::make_shared<ShutdownControl>();
   SignalWatcher watcher([control](int signo, int count) {
@@ -218,20 +256,26 @@ int run(int argc, const char* const* argv) {
   core::Lifecycle lifecycle;
   lifecycle.set(core::LifeState::starting);
 
-  std::optional<python::PythonHost> host_storage;
-  try {
-    host_storage.emplace(python::HostOptions{std::filesystem::absolute(cfg.service_path).string(),
-                                             python::find_package_dir(self_executable(argv[0]))},
-                         python::NativeContext{&parameters, &notifications, &monitor, api::App::reserved_segments()});
-  } catch (const core::Error& e) {
-    std::cerr << "mvi-runtime: " << e.what() << "\n";
-    return e.exit_code();
+  std::optional<python::PythonHost> host;
+  if (!isolated) {
+    python::NativeContext context;
+    context.parameters = &parameters;
+    context.notifications = &notifications;
+    context.monitor = &monitor;
+    context.reserved_segments = api::App::reserved_segments();
+    try {
+      host.emplace(python::HostOptions{std::filesystem::absolute(cfg.service_path).string(),
+                                       python::find_package_dir(self_executable(argv[0]))},
+                   context);
+    } catch (const core::Error& e) {
+      std::cerr << "mvi-runtime: " << e.what() << "\n";
+      return e.exit_code();
+    }
   }
-  python::PythonHost& host = *host_storage;
 
   if (cfg.check || cfg.print_openapi) {
     try {
-      auto registry = host.load_service();
+      auto registry = host->load_service();
       if (cfg.print_openapi)
         std::cout << openapi::build_document(registry, parameters.list(),
                                            {cfg.name, cfg.version, cfg.root_path, !cfg.security.token.empty()},
@@ -245,9 +289,15 @@ int run(int argc, const char* const* argv) {
       std::cerr << "mvi-runtime: cannot load " << cfg.service_path << ":\n" << e.what() << "\n";
       exit_now(e.exit_code());
     }
-    host.finalize();
+    host->finalize();
     logs::flush();
     return core::kExitOk;
+  }
+  std::unique_ptr<exec::Invoker> invoker;
+  workers::WorkerPool* pool = nullptr;  // isolated mode; owned by `invoker`
+  if (isolated) {
+    invoker = start_pool_invoker(cfg, argc, argv, parameters, notifications, monitor);
+    pool = static_cast<workers::WorkerPool*>(invoker.get());
   }
   auto notify_sinks = start_notify_sinks(notify_config, cfg, notifications);
 
@@ -274,7 +324,14 @@ int run(int argc, const char* const* argv) {
 
   registry::Registry registry;
   try {
-    registry = host.load_service();
+    if (pool) {
+      auto loaded = pool->start([&parameters](const workers::Loaded& l) {
+        for (const auto& declaration : l.parameters) parameters.add(state::parameter_from_declaration(declaration));
+      });
+      registry = registry::parse_registry(loaded.registry);
+    } else {
+      registry = host->load_service();
+    }
   } catch (const core::Error& e) {
     lifecycle.set(core::LifeState::failed);
     logs::runtime().error("cannot load {}; see the traceback on stderr", cfg.service_path);
@@ -286,13 +343,19 @@ int run(int argc, const char* const* argv) {
   std::vector<std::string> names;
   for (const auto& ep : registry.entrypoints) names.push_back(ep.name);
   metrics.emplace(std::move(names));
-  auto invoker = host.start_executors(registry, cfg.workers, cfg.limits.queue_limit, &*metrics);
+  if (!pool) invoker = host->start_executors(registry, cfg.threads, cfg.limits.queue_limit, &*metrics);
   app.attach_service(registry, *invoker, *metrics);
   lifecycle.set(core::LifeState::running);
   control->serving.store(true);
-  host.start_jobs();
-  logs::runtime().info("service '{}' {} ready: {} entrypoint(s), {} parameter(s), {} executor thread(s)", cfg.name,
-                       cfg.version, registry.entrypoints.size(), parameters.list().size(), cfg.workers);
+  if (pool) {
+    if (!registry.jobs.empty()) pool->start_jobs();
+  } else {
+    host->start_jobs();
+  }
+  logs::runtime().info("service '{}' {} ready: {} entrypoint(s), {} parameter(s), {}", cfg.name, cfg.version,
+                       registry.entrypoints.size(), parameters.list().size(),
+                       pool ? fmt::format("{} worker process(es) of {} executor thread(s)", cfg.workers, cfg.threads)
+                            : fmt::format("{} executor thread(s)", cfg.threads));
   logs::runtime().info("listening on http://{}:{}{}", url_host(cfg.host), port, cfg.root_path);
 
   int signo = 0;
@@ -329,7 +392,7 @@ int run(int argc, const char* const* argv) {
   watchdog.forget_invoker();
   invoker.reset();
   if (notify_sinks) notify_sinks->stop();
-  host.finalize();
+  if (host) host->finalize();
   logs::runtime().info("stopped");
   logs::flush();
   return core::kExitOk;  // the watchdog is destroyed (cancelled) on the way out, after the flush

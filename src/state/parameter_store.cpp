@@ -9,6 +9,21 @@ namespace mvi::state {
 
 using json = nlohmann::ordered_json;
 
+Parameter parameter_from_declaration(const json& d) {
+  Parameter p;
+  try {
+    p.name = d.at("name").get<std::string>();
+    p.value = d.at("value");
+    p.expose = d.value("expose", true);
+    p.monitor = d.value("monitor", false);
+    p.description = d.value("description", std::string());
+  } catch (const nlohmann::json::exception& e) {
+    throw core::Error::validation(std::string("a parameter declaration is malformed: ") + e.what());
+  }
+  p.type = schema::parse_type_desc(d.at("type"), "parameter '" + p.name + "'");
+  return p;
+}
+
 void ParameterStore::add(Parameter parameter) {
   schema::Errors errors;
   if (!schema::validate(parameter.type, parameter.value, json::array({parameter.name}), errors))

@@ -35,7 +35,10 @@ using namespace std::chrono_literals;
 class CaptureLogs : public ::testing::Environment {
  public:
   void SetUp() override {
-    logs::LogOptions options{"info", "text", "svc"};
+    logs::LogOptions options;
+    options.level = "info";
+    options.format = "text";
+    options.service_name = "svc";
     options.to_stderr = true;
     logs::init(options);
   }

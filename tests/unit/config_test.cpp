@@ -47,7 +47,10 @@ TEST(ParseCommandLine, Defaults) {
   EXPECT_EQ(c.root_path, "");
   EXPECT_EQ(c.log_level, "info");
   EXPECT_EQ(c.log_format, "text");
-  EXPECT_EQ(c.workers, 1);
+  EXPECT_EQ(c.workers, 0) << "in-process mode by default";
+  EXPECT_EQ(c.threads, 1);
+  EXPECT_DOUBLE_EQ(c.restart_backoff_s, 0.5);
+  EXPECT_EQ(c.worker_fd, -1);
   EXPECT_EQ(c.io_threads, 1);
   EXPECT_DOUBLE_EQ(c.drain_delay_s, 1.0);
   EXPECT_DOUBLE_EQ(c.graceful_timeout_s, 30.0);
@@ -65,7 +68,7 @@ TEST(ParseCommandLine, Defaults) {
 
 TEST(ParseCommandLine, EveryOption) {
   auto r = parse({"--host", "127.0.0.1", "--port", "0", "--name", "svc", "--service-version", "2.1.0",
-                  "--root-path", "/api", "--log-level", "DEBUG", "--log-format", "JSON", "--workers", "4",
+                  "--root-path", "/api", "--log-level", "DEBUG", "--log-format", "JSON", "--workers", "4", "--threads", "6",
                   "--io-threads", "2", "--drain-delay", "0.5", "--graceful-timeout", "5", "--max-body-size",
                   "1048576", "--max-header-size", "32768", "--max-json-depth", "10", "--queue-limit", "5",
                   "--header-timeout", "1.5", "--body-timeout", "2.5", "--write-timeout", "3.5",
@@ -81,6 +84,7 @@ TEST(ParseCommandLine, EveryOption) {
   EXPECT_EQ(c.log_level, "debug") << "lower-cased";
   EXPECT_EQ(c.log_format, "json") << "lower-cased";
   EXPECT_EQ(c.workers, 4);
+  EXPECT_EQ(c.threads, 6);
   EXPECT_EQ(c.io_threads, 2);
   EXPECT_DOUBLE_EQ(c.drain_delay_s, 0.5);
   EXPECT_DOUBLE_EQ(c.graceful_timeout_s, 5.0);
@@ -111,6 +115,23 @@ TEST(ParseCommandLine, OptionsAfterThePositionalFile) {
   EXPECT_EQ(r.config.workers, 3);
 }
 
+TEST(ParseCommandLine, WorkerAndThreadCountsAreBounded) {
+  EXPECT_EQ(parse({"--workers", "-1", "service.py"}).exit_code, 2);
+  EXPECT_EQ(parse({"--workers", "65", "service.py"}).exit_code, 2);
+  EXPECT_EQ(parse({"--threads", "0", "service.py"}).exit_code, 2);
+  EXPECT_EQ(parse({"--restart-backoff", "-1", "service.py"}).exit_code, 2);
+  auto r = parse({"--workers", "0", "service.py"});
+  ASSERT_FALSE(r.exit_code) << r.output;
+  EXPECT_EQ(r.config.workers, 0);
+}
+
+TEST(ParseCommandLine, TheWorkerChannelOptionIsNotInTheHelp) {
+  auto r = parse({"--help"});
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--threads"), std::string::npos);
+  EXPECT_EQ(r.output.find("--worker-fd"), std::string::npos);
+}
+
 TEST(ParseCommandLine, RepeatedOptionLastWins) {
   auto r = parse({"--port", "1", "--port", "2", "service.py"});
   ASSERT_FALSE(r.exit_code) << r.output;
@@ -131,7 +152,7 @@ TEST(ParseCommandLine, EveryEnvironmentVariable) {
       {"MVI_SERVICE_NAME", "envname"}, {"MVI_SERVICE_VERSION", "3.0.0"},
       {"MVI_ROOT_PATH", "/services/hello_1.0.0"},
       {"MVI_LOG_LEVEL", "error"},      {"MVI_LOG_FORMAT", "json"},
-      {"MVI_WORKERS", "8"},            {"MVI_IO_THREADS", "3"},
+      {"MVI_WORKERS", "8"}, {"MVI_THREADS", "5"},            {"MVI_IO_THREADS", "3"},
       {"MVI_DRAIN_DELAY", "2"},        {"MVI_GRACEFUL_TIMEOUT", "12"},
       {"MVI_MAX_BODY_SIZE", "524288"}, {"MVI_MAX_HEADER_SIZE", "8192"},
       {"MVI_MAX_JSON_DEPTH", "20"},    {"MVI_QUEUE_LIMIT", "7"},
@@ -149,6 +170,7 @@ TEST(ParseCommandLine, EveryEnvironmentVariable) {
   EXPECT_EQ(c.log_level, "error");
   EXPECT_EQ(c.log_format, "json");
   EXPECT_EQ(c.workers, 8);
+  EXPECT_EQ(c.threads, 5);
   EXPECT_EQ(c.io_threads, 3);
   EXPECT_DOUBLE_EQ(c.drain_delay_s, 2.0);
   EXPECT_DOUBLE_EQ(c.graceful_timeout_s, 12.0);
@@ -258,7 +280,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(BadArgs{{"--port", "abc", "s.py"}, "port"},
                       BadArgs{{"--port", "70000", "s.py"}, "port"},
                       BadArgs{{"--port", "-1", "s.py"}, "port"},
-                      BadArgs{{"--workers", "0", "s.py"}, "workers"},
+                      BadArgs{{"--workers", "65", "s.py"}, "workers"},
+                      BadArgs{{"--threads", "0", "s.py"}, "threads"},
                       BadArgs{{"--workers", "many", "s.py"}, "workers"},
                       BadArgs{{"--io-threads", "65", "s.py"}, "io-threads"},
                       BadArgs{{"--log-level", "loud", "s.py"}, "log-level"},
@@ -276,7 +299,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadArgs{{"--port", "8080"}, "service file is required"}));
 
 TEST(ParseCommandLine, ErrorOutputPointsToHelp) {
-  auto r = parse({"--workers", "0", "s.py"});
+  auto r = parse({"--threads", "0", "s.py"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.output, "--help")) << r.output;
 }

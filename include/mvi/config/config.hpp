@@ -43,7 +43,10 @@ struct Config {
   std::string root_path;             // "" or "/prefix" without a trailing slash
   std::string log_level = "info";
   std::string log_format = "text";   // text | json
-  int workers = 1;                   // Python executor threads
+  int workers = 0;                   // Python worker processes; 0 = in-process mode (SPEC §9)
+  int threads = 1;                   // Python executor threads per interpreter
+  double restart_backoff_s = 0.5;    // isolated mode: first delay before a worker is restarted, doubling
+  int worker_fd = -1;                // internal: >= 0 runs this process as a worker on that channel fd
   int io_threads = 1;                // HTTP I/O threads (one is best for small requests on 2 cores)
   double drain_delay_s = 1.0;        // after SIGTERM: keep accepting this long while ready is 503
   double graceful_timeout_s = 30.0;  // then wait this long for in-flight requests

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,9 @@ struct Call {
   // Cancelled when the client leaves or the deadline answered: a queued call is then dropped before
   // Python sees it, an awaited coroutine is cancelled. May be null (never cancelled).
   std::shared_ptr<core::CancelToken> cancel;
+  // Isolated mode: the parameter values ({name: value}) the call sees from start to end, taken with
+  // the generation it reports. Null: the call reads the live store.
+  std::shared_ptr<const nlohmann::ordered_json> parameters;
 };
 
 enum class Outcome {
@@ -36,6 +40,7 @@ enum class Outcome {
   exception,    // uncaught exception (already logged with its traceback): answer 500
   unavailable,  // the executor stopped before running the call: answer 503
   cancelled,    // the call's token was cancelled before it ran, or its coroutine was cancelled
+  worker_lost,  // isolated mode: the worker process running the call died (error: the cause): answer 502
 };
 
 // A call an executor is running now, for /status, /health/ready and the shutdown log.
@@ -58,15 +63,32 @@ struct CallResult {
   nlohmann::ordered_json value;  // ok: the return value; http_error: the detail; invalid: the 422 detail list
   std::string error;             // exception: "ValueError: boom"
   RaisedHttpError raised;        // http_error only
+  // The parameters generation the call saw, when the invoker knows it (a worker process reports the
+  // generation it had applied when the call started); unset: the one read when the call was submitted.
+  std::optional<std::uint64_t> generation;
 
-  static CallResult ok(nlohmann::ordered_json value) { return {Outcome::ok, std::move(value), {}, {}}; }
+  static CallResult ok(nlohmann::ordered_json value) { return {Outcome::ok, std::move(value), {}, {}, std::nullopt}; }
   static CallResult http_error(RaisedHttpError raised, nlohmann::ordered_json detail) {
-    return {Outcome::http_error, std::move(detail), {}, std::move(raised)};
+    return {Outcome::http_error, std::move(detail), {}, std::move(raised), std::nullopt};
   }
-  static CallResult invalid(nlohmann::ordered_json detail) { return {Outcome::invalid, std::move(detail), {}, {}}; }
-  static CallResult exception(std::string error) { return {Outcome::exception, nullptr, std::move(error), {}}; }
-  static CallResult unavailable() { return {Outcome::unavailable, nullptr, {}, {}}; }
-  static CallResult cancelled() { return {Outcome::cancelled, nullptr, {}, {}}; }
+  static CallResult invalid(nlohmann::ordered_json detail) { return {Outcome::invalid, std::move(detail), {}, {}, std::nullopt}; }
+  static CallResult exception(std::string error) { return {Outcome::exception, nullptr, std::move(error), {}, std::nullopt}; }
+  static CallResult unavailable() { return {Outcome::unavailable, nullptr, {}, {}, std::nullopt}; }
+  static CallResult cancelled() { return {Outcome::cancelled, nullptr, {}, {}, std::nullopt}; }
+  static CallResult worker_lost(std::string cause) { return {Outcome::worker_lost, nullptr, std::move(cause), {}, std::nullopt}; }
+};
+
+// One worker process of isolated mode, for /status.
+struct WorkerStatus {
+  int index = 0;
+  long pid = 0;                // 0 while none runs
+  std::string state;           // NOT_STARTED, STARTING, RUNNING, FAILED, STOPPING (seed 004)
+  std::uint64_t restarts = 0;
+  std::uint64_t calls = 0;     // answered by this slot's processes
+  std::size_t in_flight = 0;   // calls sent to it and not answered yet
+  std::uint64_t rss_bytes = 0;
+  std::string last_exit;       // why its previous process ended, e.g. "killed by SIGSEGV"
+  bool jobs = false;           // it runs the service's call_every jobs
 };
 
 using Completion = std::function<void(CallResult)>;
@@ -82,6 +104,10 @@ class Invoker {
   virtual std::size_t executors() const = 0;
   // The calls executors are running now (async calls awaited on the event loop are not included).
   virtual std::vector<RunningCall> running() const = 0;
+  // Isolated mode's worker processes (empty in-process).
+  virtual std::vector<WorkerStatus> workers() const { return {}; }
+  // False while no executor can take a call (isolated mode: no worker RUNNING); /health/ready is 503.
+  virtual bool serving() const { return true; }
   // Finishes running calls, answers queued ones with `unavailable`, joins. Idempotent.
   virtual void stop() = 0;
 };

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,9 @@ struct LogOptions {
   std::size_t queue_capacity = 16384;      // lines waiting for stdout
   std::size_t max_message_bytes = 16384;   // longer messages are truncated
   bool to_stderr = false;                  // for commands whose stdout is their result
+  // A worker process (isolated mode) hands each record, filtered and truncated, to the front instead
+  // of writing it: the front's one log (ring, stdout) holds every process's lines. Any thread.
+  std::function<void(Record)> forward;
 };
 
 void init(const LogOptions& options);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,13 @@ struct NativeContext {
   state::ParameterStore* parameters = nullptr;
   state::NotificationStore* notifications = nullptr;
   monitor::LazyMonitor* monitor = nullptr;  // service.store(); may be null
+  // A worker process of isolated mode: notify(), store() and a set_parameter() by user code go to the
+  // front through these instead of the stores above; add_parameter() declarations are collected as
+  // plain data (state::parameter_from_declaration) for the front.
+  std::function<void(state::NotificationInput)> notify;
+  std::function<void(const std::string&, nlohmann::ordered_json)> store;
+  std::function<void(const std::string&, const nlohmann::ordered_json&)> parameter_set;
+  std::vector<nlohmann::ordered_json>* declarations = nullptr;
   // First path segments of the built-in routes (api::App::reserved_segments()): the names an entrypoint
   // may not take, handed to the mvi package as _mvi_native.reserved_segments().
   std::vector<std::string> reserved_segments;
@@ -40,6 +48,9 @@ class PythonHost {
   ~PythonHost();
   PythonHost(const PythonHost&) = delete;
   PythonHost& operator=(const PythonHost&) = delete;
+
+  // What load_service() read from the service, as plain data (registry::parse_registry's input).
+  const nlohmann::ordered_json& exported() const;
 
   // Runs the service file as __main__ and returns what it registered.
   // Throws core::Error(load_failed) whose message is the Python traceback.

@@ -41,6 +41,11 @@ struct SetResult {
 // Called after a successful change with the parameter name, new value and generation.
 using ChangeListener = std::function<void(const std::string&, const nlohmann::ordered_json&, std::uint64_t)>;
 
+// A parameter from its declaration as plain data: {name, value, type (a TypeDesc's JSON), expose,
+// monitor, description}, as add_parameter() makes it and a worker process sends it to the front.
+// Throws core::Error(validation) for a type that cannot be read.
+Parameter parameter_from_declaration(const nlohmann::ordered_json& declaration);
+
 class ParameterStore {
  public:
   // Adds a parameter; its initial value is validated against its type.

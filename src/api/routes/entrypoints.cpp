@@ -61,7 +61,7 @@ void App::on_entrypoint(const ContextPtr& ctx, const registry::Entrypoint& ep, e
   // An awaited call can be cancelled while it runs: ask the server to watch the connection. (A queued
   // call's client is probed by the executor before it runs; a running def call cannot be stopped.)
   if (req.cancel && ep.is_async) req.cancel->request_watch();
-  exec::Call call{ep.index, ep.name, std::move(args), std::move(notes), req.request_id, req.cancel};
+  exec::Call call{ep.index, ep.name, std::move(args), std::move(notes), req.request_id, req.cancel, nullptr};
   std::string response_variable = monitored ? ep.name + "_response" : std::string();
   bool accepted = invoker.submit(std::move(call), [this, ctx, generation, status_code,
                                                    response_variable](exec::CallResult r) {
@@ -86,13 +86,18 @@ void App::on_entrypoint(const ContextPtr& ctx, const registry::Entrypoint& ep, e
       case exec::Outcome::unavailable:
         resp = unavailable("Service is shutting down");
         break;
+      case exec::Outcome::worker_lost:
+        // Isolated mode: the worker process died with the call in it (the cause is in the log).
+        resp = Response::json(502, json{{"detail", "The worker process running this call died: " + r.error},
+                                        {"request_id", ctx->request.request_id}});
+        break;
       case exec::Outcome::cancelled:
         // Nobody reads this answer: the client left, or was answered 504. 499 (nginx's "client closed
         // request") marks it in the access log and in /metrics.
         resp = Response::error(detail::kClientClosedRequest, "Client closed the request");
         break;
     }
-    resp.set_header("X-Parameters-Generation", std::to_string(generation));
+    resp.set_header("X-Parameters-Generation", std::to_string(r.generation.value_or(generation)));
     finish(ctx, std::move(resp));
   });
   if (!accepted) finish(ctx, unavailable("Too many requests are waiting for the service; retry later"));

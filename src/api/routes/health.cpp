@@ -11,6 +11,8 @@ void App::on_ready(const ContextPtr& ctx, const Match&) {
   const Service* service = this->service();
   auto state = deps_.lifecycle.state();
   bool queue_ok = service && service->invoker->queued() < deps_.config.limits.queue_limit;
+  if (state == core::LifeState::running && service && !service->invoker->serving())
+    return finish(ctx, Response::json(503, {{"status", "no_worker"}, {"detail", "no worker process is running"}}));
   if (state == core::LifeState::running && service)
     if (auto stuck = find_stuck(*service->invoker, deps_.config.limits.request_timeout_s))
       return finish(ctx, Response::json(503, {{"status", "stuck"}, {"detail", stuck->reason}}));
@@ -25,6 +27,7 @@ void App::on_status(const ContextPtr& ctx, const Match&) {
   const Service* service = this->service();
   json executors = {{"count", 0}, {"busy", 0}, {"queued", 0}, {"running", json::array()}};
   json stuck = nullptr;
+  json workers = json::array();  // isolated mode's worker processes
   if (service) {
     const auto now = std::chrono::steady_clock::now();
     json running = json::array();
@@ -38,6 +41,16 @@ void App::on_status(const ContextPtr& ctx, const Match&) {
                  {"running", std::move(running)}};
     if (auto s = find_stuck(*service->invoker, deps_.config.limits.request_timeout_s, now))
       stuck = {{"entrypoint", s->call.entrypoint}, {"request_id", s->call.request_id}, {"reason", s->reason}};
+    for (const auto& w : service->invoker->workers())
+      workers.push_back({{"index", w.index},
+                         {"pid", w.pid},
+                         {"state", w.state},
+                         {"restarts", w.restarts},
+                         {"calls", w.calls},
+                         {"in_flight", w.in_flight},
+                         {"rss_bytes", w.rss_bytes},
+                         {"jobs", w.jobs},
+                         {"last_exit", w.last_exit.empty() ? json(nullptr) : json(w.last_exit)}});
   }
   json body = {
       {"name", deps_.config.name},
@@ -45,6 +58,7 @@ void App::on_status(const ContextPtr& ctx, const Match&) {
       {"state", core::to_string(deps_.lifecycle.state())},
       {"uptime", std::round(deps_.lifecycle.uptime_seconds() * 1000.0) / 1000.0},
       {"executors", executors},
+      {"workers", std::move(workers)},
       {"stuck", stuck},
       {"requests",
        {{"total", counters_.total.load()},

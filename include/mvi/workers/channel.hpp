@@ -1,0 +1,76 @@
+// The wire between the front and one worker process (isolated mode, SPEC §9): length-prefixed frames
+// over a Unix stream socket (docs/architecture.md, "Worker frames"). A frame is a type byte, a JSON
+// header and zero or more binary blobs (packed ndarray buffers travel as blobs, never as JSON text).
+// Thread-safety: send() may be called from any thread (one mutex keeps frames whole); receive() from
+// one reader thread only.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mvi::workers {
+
+enum class FrameType : std::uint8_t {
+  // worker → front
+  hello = 1,        // loaded: {pid, registry, parameters}
+  load_failed = 2,  // {traceback}
+  result = 3,       // {id, outcome, ...}
+  log = 4,          // a log record
+  notify = 5,       // a notification
+  store = 6,        // service.store(): {name, value}
+  set_parameter = 7,  // service.set_parameter() in user code: {name, value}
+  // front → worker
+  init = 20,        // {values, generation}: the current parameters, before any call
+  call = 21,        // {id, entrypoint, args, notes, request_id}
+  parameter = 22,   // {name, value, generation}
+  start_jobs = 23,  // this worker runs the service's call_every jobs
+  stop = 24,        // finish running calls, run shutdown functions, exit 0
+};
+
+struct Frame {
+  FrameType type{};
+  nlohmann::ordered_json header;
+  std::vector<std::string> blobs;
+};
+
+// A frame's bytes: u32 length of what follows, u8 type, u32 header length, the header (JSON text),
+// then per blob u32 length and its bytes. Integers little-endian.
+std::string encode_frame(FrameType type, const nlohmann::ordered_json& header,
+                         const std::vector<std::string_view>& blobs = {});
+
+// Frames larger than this are refused as corrupt (the body limit keeps real ones far below it).
+inline constexpr std::uint32_t kMaxFrameBytes = 1u << 30;
+
+class Channel {
+ public:
+  explicit Channel(int fd) : fd_(fd) {}
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  // Writes the whole frame; false when the peer is gone (the frame is then lost).
+  bool send(std::string_view bytes);
+  bool send(FrameType type, const nlohmann::ordered_json& header, const std::vector<std::string_view>& blobs = {}) {
+    return send(encode_frame(type, header, blobs));
+  }
+  // Blocks for the next frame; false at end of stream or on a malformed frame (the peer is gone or broken).
+  bool receive(Frame& frame);
+  // Wakes a blocked receive() and makes later sends fail (shutdown both ways); the fd stays open.
+  void shut();
+  int fd() const { return fd_; }
+
+ private:
+  bool read_exact(char* data, std::size_t n);
+
+  int fd_;
+  std::mutex send_mutex_;
+  std::string buffer_;  // read-ahead; reader thread only
+  std::size_t offset_ = 0;
+};
+
+}  // namespace mvi::workers

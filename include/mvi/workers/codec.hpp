@@ -1,0 +1,29 @@
+// What crosses the worker channel, as frames: calls (arguments as JSON, their BuildNotes with packed
+// ndarray buffers as blobs), results, log records and notifications. Pure functions; thread-safe.
+// Decoders throw std::runtime_error on a frame that does not have the expected shape.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "mvi/exec/invoker.hpp"
+#include "mvi/logs/record.hpp"
+#include "mvi/state/notification_store.hpp"
+#include "mvi/workers/channel.hpp"
+
+namespace mvi::workers {
+
+std::string encode_call(std::uint64_t id, const exec::Call& call);
+exec::Call decode_call(const Frame& frame, std::uint64_t& id);
+
+// `generation`: the parameters generation the worker had applied when the call started.
+std::string encode_result(std::uint64_t id, const exec::CallResult& result, std::uint64_t generation);
+exec::CallResult decode_result(const Frame& frame, std::uint64_t& id, std::uint64_t& generation);
+
+nlohmann::ordered_json encode_record(const logs::Record& record);
+logs::Record decode_record(const nlohmann::ordered_json& header);
+
+nlohmann::ordered_json encode_notification(const state::NotificationInput& input);
+state::NotificationInput decode_notification(const nlohmann::ordered_json& header);
+
+}  // namespace mvi::workers

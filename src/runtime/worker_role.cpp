@@ -1,0 +1,154 @@
+// A worker process: one interpreter, its own executor threads, and the channel to the front. The main
+// thread reads frames and hands calls to the executors; results, log records and notifications are
+// written back from whichever thread makes them (the Channel keeps frames whole).
+#include "worker_role.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <unordered_map>
+
+#include "mvi/api/app.hpp"
+#include "mvi/core/error.hpp"
+#include "mvi/logs/log.hpp"
+#include "mvi/python/host.hpp"
+#include "mvi/state/parameter_store.hpp"
+#include "mvi/workers/channel.hpp"
+#include "mvi/workers/codec.hpp"
+
+namespace mvi::runtime {
+namespace {
+
+using Json = nlohmann::ordered_json;
+using workers::FrameType;
+
+[[noreturn]] void leave(int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(code);
+}
+
+// Applies the front's parameter values to the worker's copy. A change is applied once, in generation
+// order per parameter, whatever order the frames of concurrent changes arrive in.
+class ParameterMirror {
+ public:
+  explicit ParameterMirror(state::ParameterStore& store) : store_(store) {}
+
+  void apply(const std::string& name, const Json& value, std::uint64_t generation) {
+    auto& seen = applied_[name];
+    if (generation && generation <= seen) return;
+    seen = generation;
+    auto r = store_.set(name, value);
+    if (r.status != state::SetStatus::ok)
+      logs::runtime().error("parameter '{}' from the front does not apply in this worker", name);
+    generation_ = std::max(generation_, generation);
+    snapshot_ = std::make_shared<const Json>(store_.values());
+  }
+
+  // The generation and values a call that starts now sees (one snapshot per change, shared by calls).
+  std::uint64_t generation() const { return generation_; }
+  std::shared_ptr<const Json> snapshot() {
+    if (!snapshot_) snapshot_ = std::make_shared<const Json>(store_.values());
+    return snapshot_;
+  }
+
+ private:
+  state::ParameterStore& store_;
+  // Main thread only.
+  std::unordered_map<std::string, std::uint64_t> applied_;
+  std::uint64_t generation_ = 0;
+  std::shared_ptr<const Json> snapshot_;
+};
+
+}  // namespace
+
+int run_worker(const config::Config& cfg, const std::string& executable) {
+  workers::Channel channel(cfg.worker_fd);
+  // Every record goes to the front, which writes the one log.
+  logs::LogOptions log_options;
+  log_options.level = cfg.log_level;
+  log_options.format = cfg.log_format;
+  log_options.service_name = cfg.name;
+  log_options.forward = [&channel](logs::Record r) { channel.send(FrameType::log, workers::encode_record(r)); };
+  logs::init(log_options);
+
+  state::ParameterStore parameters;
+  std::vector<Json> declarations;
+  python::NativeContext context;
+  context.parameters = &parameters;
+  context.reserved_segments = api::App::reserved_segments();
+  context.declarations = &declarations;
+  context.notify = [&channel](state::NotificationInput in) {
+    channel.send(FrameType::notify, workers::encode_notification(in));
+  };
+  context.store = [&channel](const std::string& name, Json value) {
+    channel.send(FrameType::store, Json{{"name", name}, {"value", std::move(value)}});
+  };
+  context.parameter_set = [&channel](const std::string& name, const Json& value) {
+    channel.send(FrameType::set_parameter, Json{{"name", name}, {"value", value}});
+  };
+
+  std::optional<python::PythonHost> host;
+  registry::Registry registry;
+  try {
+    host.emplace(python::HostOptions{std::filesystem::absolute(cfg.service_path).string(),
+                                     python::find_package_dir(executable)},
+                 context);
+    registry = host->load_service();
+  } catch (const core::Error& e) {
+    channel.send(FrameType::load_failed, Json{{"traceback", e.what()}});
+    leave(e.exit_code());  // a half-imported module may have started threads: no finalisation
+  }
+  channel.send(FrameType::hello, Json{{"pid", static_cast<long>(::getpid())},
+                                      {"registry", host->exported()},
+                                      {"parameters", std::move(declarations)}});
+  context.declarations = nullptr;
+
+  // The front bounds the queue; the executors here see at most --threads calls at a time.
+  auto invoker = host->start_executors(registry, cfg.threads, cfg.limits.queue_limit + 1024, nullptr);
+  ParameterMirror mirror(parameters);
+  workers::Frame frame;
+  bool stop = false;
+  while (!stop && channel.receive(frame)) {
+    try {
+      switch (frame.type) {
+        case FrameType::init: {
+          const std::uint64_t generation = frame.header.at("generation").get<std::uint64_t>();
+          for (const auto& [name, value] : frame.header.at("values").items()) mirror.apply(name, value, generation);
+          break;
+        }
+        case FrameType::parameter:
+          mirror.apply(frame.header.at("name").get<std::string>(), frame.header.at("value"),
+                       frame.header.at("generation").get<std::uint64_t>());
+          break;
+        case FrameType::call: {
+          std::uint64_t id = 0;
+          exec::Call call = workers::decode_call(frame, id);
+          // Every parameter frame before this call is applied: the call sees these values throughout.
+          const std::uint64_t generation = mirror.generation();
+          call.parameters = mirror.snapshot();
+          const bool accepted = invoker->submit(std::move(call), [&channel, id, generation](exec::CallResult r) {
+            channel.send(workers::encode_result(id, r, generation));
+          });
+          if (!accepted) channel.send(workers::encode_result(id, exec::CallResult::unavailable(), generation));
+          break;
+        }
+        case FrameType::start_jobs: host->start_jobs(); break;
+        case FrameType::stop: stop = true; break;
+        default: logs::runtime().error("worker: unexpected frame type {} from the front", static_cast<int>(frame.type));
+      }
+    } catch (const std::exception& e) {
+      logs::runtime().error("worker: a frame from the front cannot be read: {}", e.what());
+    }
+  }
+  // The front went away without a stop: nobody will read what this process does; leave now.
+  if (!stop) leave(core::kExitOk);
+  invoker->stop();
+  invoker.reset();
+  host->finalize();
+  return core::kExitOk;
+}
+
+}  // namespace mvi::runtime

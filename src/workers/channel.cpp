@@ -1,0 +1,115 @@
+// Frame encoding and the blocking socket I/O of a Channel. send() holds one mutex per channel, so frames
+// written from several threads never interleave; receive() reads ahead in 64 KiB pieces.
+#include "mvi/workers/channel.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "mvi/core/json.hpp"
+
+namespace mvi::workers {
+namespace {
+
+void put_u32(std::string& out, std::uint32_t v) {
+  char b[4] = {static_cast<char>(v & 0xff), static_cast<char>((v >> 8) & 0xff), static_cast<char>((v >> 16) & 0xff),
+               static_cast<char>((v >> 24) & 0xff)};
+  out.append(b, 4);
+}
+
+std::uint32_t get_u32(const char* p) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  return static_cast<std::uint32_t>(u[0]) | static_cast<std::uint32_t>(u[1]) << 8 |
+         static_cast<std::uint32_t>(u[2]) << 16 | static_cast<std::uint32_t>(u[3]) << 24;
+}
+
+}  // namespace
+
+std::string encode_frame(FrameType type, const nlohmann::ordered_json& header, const std::vector<std::string_view>& blobs) {
+  const std::string text = dump_json(header);
+  std::size_t size = 1 + 4 + text.size();
+  for (auto b : blobs) size += 4 + b.size();
+  std::string out;
+  out.reserve(4 + size);
+  put_u32(out, static_cast<std::uint32_t>(size));
+  out.push_back(static_cast<char>(type));
+  put_u32(out, static_cast<std::uint32_t>(text.size()));
+  out += text;
+  for (auto b : blobs) {
+    put_u32(out, static_cast<std::uint32_t>(b.size()));
+    out.append(b.data(), b.size());
+  }
+  return out;
+}
+
+Channel::~Channel() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool Channel::send(std::string_view bytes) {
+  std::lock_guard lock(send_mutex_);
+  while (!bytes.empty()) {
+    const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+bool Channel::read_exact(char* data, std::size_t n) {
+  while (n > 0) {
+    if (offset_ == buffer_.size()) {
+      buffer_.resize(64 * 1024);
+      offset_ = 0;
+      ssize_t got;
+      do got = ::recv(fd_, buffer_.data(), buffer_.size(), 0);
+      while (got < 0 && errno == EINTR);
+      if (got <= 0) {
+        buffer_.clear();
+        return false;
+      }
+      buffer_.resize(static_cast<std::size_t>(got));
+    }
+    const std::size_t take = std::min(n, buffer_.size() - offset_);
+    std::memcpy(data, buffer_.data() + offset_, take);
+    offset_ += take;
+    data += take;
+    n -= take;
+  }
+  return true;
+}
+
+bool Channel::receive(Frame& frame) {
+  char len[4];
+  if (!read_exact(len, 4)) return false;
+  const std::uint32_t size = get_u32(len);
+  if (size < 5 || size > kMaxFrameBytes) return false;
+  std::string body(size, '\0');
+  if (!read_exact(body.data(), size)) return false;
+  frame.type = static_cast<FrameType>(static_cast<unsigned char>(body[0]));
+  const std::uint32_t text_size = get_u32(body.data() + 1);
+  if (text_size > size - 5) return false;
+  frame.blobs.clear();
+  // Our own peer wrote it; the depth bound only has to keep a corrupt frame from recursing deeply.
+  auto parsed = parse_json(std::string_view(body.data() + 5, text_size), 100000);
+  if (!parsed.value) return false;
+  frame.header = std::move(*parsed.value);
+  for (std::size_t at = 5 + text_size; at < size;) {
+    if (size - at < 4) return false;
+    const std::uint32_t n = get_u32(body.data() + at);
+    at += 4;
+    if (n > size - at) return false;
+    frame.blobs.emplace_back(body.data() + at, n);
+    at += n;
+  }
+  return true;
+}
+
+void Channel::shut() { ::shutdown(fd_, SHUT_RDWR); }
+
+}  // namespace mvi::workers

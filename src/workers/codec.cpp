@@ -1,0 +1,170 @@
+// Calls, results, records and notifications to and from frame headers. A BuildNote tree becomes a
+// JSON tree of the same shape ({"c": choice, "a": blob index, "d": dtype, "s": shape, "k": children},
+// defaults omitted), its packed arrays the frame's blobs.
+#include "mvi/workers/codec.hpp"
+
+#include <chrono>
+#include <stdexcept>
+
+namespace mvi::workers {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json note_to_json(const schema::BuildNote& note, std::vector<std::string_view>& blobs) {
+  Json out = Json::object();
+  if (note.choice) out["c"] = note.choice;
+  if (note.array) {
+    out["a"] = blobs.size();
+    out["d"] = note.array->dtype;
+    out["s"] = note.array->shape;
+    blobs.emplace_back(reinterpret_cast<const char*>(note.array->data.data()), note.array->data.size());
+  }
+  if (!note.children.empty()) {
+    Json kids = Json::array();
+    for (const auto& child : note.children) kids.push_back(note_to_json(child, blobs));
+    out["k"] = std::move(kids);
+  }
+  return out;
+}
+
+schema::BuildNote note_from_json(const Json& j, const std::vector<std::string>& blobs) {
+  schema::BuildNote note;
+  if (!j.is_object()) throw std::runtime_error("a build note is not an object");
+  if (auto c = j.find("c"); c != j.end()) note.choice = c->get<std::size_t>();
+  if (auto a = j.find("a"); a != j.end()) {
+    const auto index = a->get<std::size_t>();
+    if (index >= blobs.size()) throw std::runtime_error("a build note names a missing blob");
+    auto packed = std::make_shared<schema::PackedArray>();
+    packed->dtype = j.at("d").get<std::string>();
+    packed->shape = j.at("s").get<std::vector<std::int64_t>>();
+    packed->data.assign(blobs[index].begin(), blobs[index].end());
+    note.array = std::move(packed);
+  }
+  if (auto k = j.find("k"); k != j.end())
+    for (const auto& child : *k) note.children.push_back(note_from_json(child, blobs));
+  return note;
+}
+
+}  // namespace
+
+std::string encode_call(std::uint64_t id, const exec::Call& call) {
+  std::vector<std::string_view> blobs;
+  Json notes = Json::array();
+  for (const auto& note : call.notes) notes.push_back(note_to_json(note, blobs));
+  Json header = {{"id", id},
+                 {"entrypoint", call.entrypoint},
+                 {"name", call.entrypoint_name},
+                 {"request_id", call.request_id},
+                 {"args", call.args},
+                 {"notes", std::move(notes)}};
+  return encode_frame(FrameType::call, header, blobs);
+}
+
+exec::Call decode_call(const Frame& frame, std::uint64_t& id) {
+  try {
+    const Json& h = frame.header;
+    id = h.at("id").get<std::uint64_t>();
+    exec::Call call;
+    call.entrypoint = h.at("entrypoint").get<std::size_t>();
+    call.entrypoint_name = h.at("name").get<std::string>();
+    call.request_id = h.at("request_id").get<std::string>();
+    call.args = h.at("args");
+    for (const auto& note : h.at("notes")) call.notes.push_back(note_from_json(note, frame.blobs));
+    return call;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(std::string("malformed call frame: ") + e.what());
+  }
+}
+
+std::string encode_result(std::uint64_t id, const exec::CallResult& r, std::uint64_t generation) {
+  Json header = {{"id", id}, {"outcome", static_cast<int>(r.outcome)}, {"generation", generation}};
+  if (!r.value.is_null()) header["value"] = r.value;
+  if (!r.error.empty()) header["error"] = r.error;
+  if (r.outcome == exec::Outcome::http_error) {
+    Json headers = Json::array();
+    for (const auto& [k, v] : r.raised.headers) headers.push_back(Json::array({k, v}));
+    header["status"] = r.raised.status;
+    header["headers"] = std::move(headers);
+  }
+  return encode_frame(FrameType::result, header);
+}
+
+exec::CallResult decode_result(const Frame& frame, std::uint64_t& id, std::uint64_t& generation) {
+  try {
+    const Json& h = frame.header;
+    id = h.at("id").get<std::uint64_t>();
+    generation = h.at("generation").get<std::uint64_t>();
+    const int outcome = h.at("outcome").get<int>();
+    Json value = h.contains("value") ? h["value"] : Json();
+    switch (static_cast<exec::Outcome>(outcome)) {
+      case exec::Outcome::ok: return exec::CallResult::ok(std::move(value));
+      case exec::Outcome::invalid: return exec::CallResult::invalid(std::move(value));
+      case exec::Outcome::exception: return exec::CallResult::exception(h.value("error", std::string()));
+      case exec::Outcome::unavailable: return exec::CallResult::unavailable();
+      case exec::Outcome::cancelled: return exec::CallResult::cancelled();
+      case exec::Outcome::worker_lost: break;  // the front's own verdict, never sent
+      case exec::Outcome::http_error: {
+        exec::RaisedHttpError raised;
+        raised.status = h.at("status").get<int>();
+        for (const auto& kv : h.at("headers")) raised.headers.emplace_back(kv.at(0).get<std::string>(), kv.at(1).get<std::string>());
+        return exec::CallResult::http_error(std::move(raised), std::move(value));
+      }
+    }
+    throw std::runtime_error("unknown outcome " + std::to_string(outcome));
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(std::string("malformed result frame: ") + e.what());
+  }
+}
+
+Json encode_record(const logs::Record& r) {
+  Json out = {{"t", std::chrono::duration_cast<std::chrono::microseconds>(r.time.time_since_epoch()).count()},
+              {"level", static_cast<int>(r.level)},
+              {"logger", r.logger},
+              {"message", r.message}};
+  if (!r.entrypoint.empty()) out["entrypoint"] = r.entrypoint;
+  if (!r.request_id.empty()) out["request_id"] = r.request_id;
+  if (!r.traceback.empty()) out["traceback"] = r.traceback;
+  return out;
+}
+
+logs::Record decode_record(const Json& h) {
+  try {
+    logs::Record r;
+    r.time = std::chrono::system_clock::time_point(std::chrono::microseconds(h.at("t").get<std::int64_t>()));
+    const int level = h.at("level").get<int>();
+    if (level < 0 || level > static_cast<int>(logs::Level::critical)) throw std::runtime_error("bad log level");
+    r.level = static_cast<logs::Level>(level);
+    r.logger = h.at("logger").get<std::string>();
+    r.message = h.at("message").get<std::string>();
+    r.entrypoint = h.value("entrypoint", std::string());
+    r.request_id = h.value("request_id", std::string());
+    r.traceback = h.value("traceback", std::string());
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(std::string("malformed log frame: ") + e.what());
+  }
+}
+
+Json encode_notification(const state::NotificationInput& n) {
+  return {{"msg", n.msg},         {"severity", n.severity},     {"dashboard", n.dashboard}, {"emails", n.emails},
+          {"timer", n.timer},     {"entrypoint", n.entrypoint}, {"request_id", n.request_id}};
+}
+
+state::NotificationInput decode_notification(const Json& h) {
+  try {
+    state::NotificationInput n;
+    n.msg = h.at("msg").get<std::string>();
+    n.severity = h.at("severity").get<int>();
+    n.dashboard = h.at("dashboard").get<bool>();
+    n.emails = h.at("emails").get<std::vector<std::string>>();
+    n.timer = h.at("timer").get<double>();
+    n.entrypoint = h.at("entrypoint").get<std::string>();
+    n.request_id = h.at("request_id").get<std::string>();
+    return n;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(std::string("malformed notification frame: ") + e.what());
+  }
+}
+
+}  // namespace mvi::workers

@@ -1,0 +1,515 @@
+// WorkerPool: one supervising thread per worker slot spawns the process, reads its frames (results,
+// logs, notifications) until it ends, reaps it, answers its in-flight calls 502 and restarts it after
+// a back-off. One mutex guards the slots and the front queue; frames are encoded and sent outside it.
+#include "mvi/workers/pool.hpp"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "mvi/core/error.hpp"
+#include "mvi/logs/log.hpp"
+#include "mvi/workers/channel.hpp"
+#include "mvi/workers/codec.hpp"
+#include "mvi/workers/process.hpp"
+
+namespace mvi::workers {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Json = nlohmann::ordered_json;
+
+enum class State { not_started, starting, running, failed, stopping };
+
+const char* state_name(State s) {
+  switch (s) {
+    case State::not_started: return "NOT_STARTED";
+    case State::starting: return "STARTING";
+    case State::running: return "RUNNING";
+    case State::failed: return "FAILED";
+    case State::stopping: return "STOPPING";
+  }
+  return "FAILED";
+}
+
+// A queued call whose client has gone is dropped before it is sent; one that waited this long is
+// probed (a peek at its socket) in case the client left without the server noticing yet.
+constexpr auto kProbeAfter = std::chrono::milliseconds(20);
+
+// A worker that ran this long before it ended restarts after the initial back-off again.
+constexpr auto kHealthyRun = std::chrono::seconds(30);
+
+struct Pending {
+  exec::Call call;
+  exec::Completion done;
+  Clock::time_point queued_at;
+};
+
+struct InFlight {
+  exec::Completion done;
+  std::string entrypoint;
+  std::string request_id;
+  Clock::time_point sent_at;
+};
+
+struct Slot {
+  int index = 0;
+  pid_t pid = 0;
+  std::shared_ptr<Channel> channel;  // shared: senders outside the lock keep it alive
+  State state = State::not_started;
+  bool synced = false;  // its init frame is sent: parameter changes go to it from now on
+  std::unordered_map<std::uint64_t, InFlight> in_flight;
+  std::uint64_t restarts = 0;
+  std::uint64_t calls = 0;
+  std::string last_exit;
+  std::string load_error;  // the traceback a worker sent before it exited
+  bool jobs = false;
+  std::thread thread;
+};
+
+// A call to write to a worker, once the lock is released.
+struct Send {
+  std::shared_ptr<Channel> channel;
+  std::uint64_t id;
+  exec::Call call;
+};
+
+}  // namespace
+
+struct WorkerPool::Impl {
+  PoolOptions options;
+  PoolHooks hooks;
+  std::function<void(const Loaded&)> on_loaded;
+
+  mutable std::mutex mutex;
+  std::condition_variable changed;  // a slot changed state; stop() was called
+  std::vector<std::unique_ptr<Slot>> slots;
+  std::deque<Pending> queue;
+  std::atomic<std::size_t> queued{0};
+  std::uint64_t next_id = 1;
+  bool stopping = false;
+  bool stopped = false;
+  bool jobs_wanted = false;
+  bool loaded = false;        // the first worker registered the service
+  bool start_failed = false;  // the first worker could not load it: no restarts
+  std::string start_error;
+  Loaded first;
+
+  std::mutex parameters_mutex;  // orders init frames against parameter broadcasts
+
+  std::vector<std::string> worker_argv() const {
+    std::vector<std::string> argv = options.argv;
+    argv.push_back("--worker-fd=" + std::to_string(kWorkerChannelFd));
+    return argv;
+  }
+
+  void supervise(Slot& slot);
+  void serve_process(Slot& slot);
+  void on_hello(Slot& slot, const std::shared_ptr<Channel>& channel, Frame& frame);
+  void on_result(Slot& slot, Frame& frame);
+  void on_end(Slot& slot, const std::string& cause);
+  void assign_jobs_locked(std::vector<std::shared_ptr<Channel>>& notify);
+  void dispatch_locked(Slot& slot, std::vector<Send>& sends, std::vector<Pending>& dropped);
+  static void send_all(std::vector<Send>& sends);
+};
+
+namespace {
+
+bool client_left(const Pending& p, Clock::time_point now) {
+  const auto& token = p.call.cancel;
+  return token && (token->cancelled() || (now - p.queued_at > kProbeAfter && token->client_gone()));
+}
+
+}  // namespace
+
+void WorkerPool::Impl::send_all(std::vector<Send>& sends) {
+  // A send that fails means the worker is gone: its supervisor answers the call when it sees the end.
+  for (auto& s : sends) s.channel->send(encode_call(s.id, s.call));
+  sends.clear();
+}
+
+void WorkerPool::Impl::dispatch_locked(Slot& slot, std::vector<Send>& sends, std::vector<Pending>& dropped) {
+  const auto now = Clock::now();
+  while (slot.state == State::running && slot.synced &&
+         slot.in_flight.size() < static_cast<std::size_t>(options.threads) && !queue.empty()) {
+    Pending p = std::move(queue.front());
+    queue.pop_front();
+    queued.store(queue.size(), std::memory_order_relaxed);
+    if (client_left(p, now)) {
+      dropped.push_back(std::move(p));
+      continue;
+    }
+    const std::uint64_t id = next_id++;
+    slot.in_flight.emplace(id, InFlight{std::move(p.done), p.call.entrypoint_name, p.call.request_id, now});
+    sends.push_back({slot.channel, id, std::move(p.call)});
+  }
+}
+
+void WorkerPool::Impl::assign_jobs_locked(std::vector<std::shared_ptr<Channel>>& notify) {
+  if (!jobs_wanted || stopping) return;
+  for (const auto& s : slots)
+    if (s->jobs) return;
+  for (auto& s : slots)
+    if (s->state == State::running && s->channel) {
+      s->jobs = true;
+      notify.push_back(s->channel);
+      return;
+    }
+}
+
+void WorkerPool::Impl::supervise(Slot& slot) {
+  double backoff = options.restart_backoff_s;
+  for (;;) {
+    const auto started = Clock::now();
+    serve_process(slot);
+    std::unique_lock lock(mutex);
+    if (stopping || start_failed || !loaded) return;
+    if (Clock::now() - started > kHealthyRun) backoff = options.restart_backoff_s;
+    logs::runtime().warn("worker {} {}; restarting it in {:.2f} s", slot.index, slot.last_exit, backoff);
+    changed.wait_for(lock, std::chrono::duration<double>(backoff), [&] { return stopping; });
+    if (stopping) return;
+    backoff = std::min(backoff * 2, options.restart_backoff_max_s);
+    ++slot.restarts;
+  }
+}
+
+void WorkerPool::Impl::serve_process(Slot& slot) {
+  Spawned spawned;
+  try {
+    spawned = spawn_worker(worker_argv());
+  } catch (const std::exception& e) {
+    std::lock_guard lock(mutex);
+    slot.state = State::failed;
+    slot.last_exit = std::string("could not start: ") + e.what();
+    if (!loaded) {
+      start_failed = true;
+      start_error = slot.last_exit;
+    }
+    changed.notify_all();
+    return;
+  }
+  auto channel = std::make_shared<Channel>(spawned.fd);
+  {
+    std::lock_guard lock(mutex);
+    slot.pid = spawned.pid;
+    slot.channel = channel;
+    slot.state = State::starting;
+    slot.load_error.clear();
+  }
+  logs::runtime().info("worker {} started (pid {})", slot.index, spawned.pid);
+  Frame frame;
+  while (channel->receive(frame)) {
+    try {
+      switch (frame.type) {
+        case FrameType::hello: on_hello(slot, channel, frame); break;
+        case FrameType::load_failed: {
+          std::lock_guard lock(mutex);
+          slot.load_error = frame.header.value("traceback", std::string());
+          break;
+        }
+        case FrameType::result: on_result(slot, frame); break;
+        case FrameType::log:
+          if (hooks.log) hooks.log(decode_record(frame.header));
+          break;
+        case FrameType::notify:
+          if (hooks.notify) hooks.notify(decode_notification(frame.header));
+          break;
+        case FrameType::store:
+          if (hooks.store) hooks.store(frame.header.at("name").get<std::string>(), frame.header.at("value"));
+          break;
+        case FrameType::set_parameter:
+          if (hooks.set_parameter) hooks.set_parameter(frame.header.at("name").get<std::string>(), frame.header.at("value"));
+          break;
+        default:
+          logs::runtime().error("worker {} sent an unexpected frame (type {}); ending it", slot.index,
+                                static_cast<int>(frame.type));
+          ::kill(spawned.pid, SIGKILL);
+      }
+    } catch (const std::exception& e) {
+      logs::runtime().error("worker {} sent a frame that cannot be read ({}); ending it", slot.index, e.what());
+      ::kill(spawned.pid, SIGKILL);
+    }
+  }
+  // The channel ends when the process does (or it closed its end, then it is ending): reap it now.
+  channel->shut();
+  ::kill(spawned.pid, SIGKILL);  // a worker that closed its channel but lives on is of no use
+  on_end(slot, reap(spawned.pid));
+}
+
+void WorkerPool::Impl::on_hello(Slot& slot, const std::shared_ptr<Channel>& channel, Frame& frame) {
+  Json registry = frame.header.at("registry");
+  std::unique_lock lock(mutex);
+  if (!loaded) {
+    first.registry = std::move(registry);
+    first.parameters = frame.header.at("parameters");
+    lock.unlock();
+    try {
+      if (on_loaded) on_loaded(first);
+    } catch (const std::exception& e) {
+      lock.lock();
+      slot.load_error = e.what();
+      lock.unlock();
+      ::kill(slot.pid, SIGKILL);
+      return;
+    }
+    lock.lock();
+    loaded = true;
+  } else if (registry != first.registry) {
+    lock.unlock();
+    logs::runtime().error("worker {} (pid {}) registered a different service than the first worker (service.py changed "
+                          "since start-up?); it is refused and restarted",
+                          slot.index, slot.pid);
+    ::kill(slot.pid, SIGKILL);
+    return;
+  }
+  lock.unlock();
+  {
+    // Values and generation read and sent under the lock broadcasts take: no change falls in between.
+    std::lock_guard params(parameters_mutex);
+    auto [values, generation] = hooks.parameters ? hooks.parameters() : std::pair<Json, std::uint64_t>{Json::object(), 0};
+    channel->send(FrameType::init, Json{{"values", std::move(values)}, {"generation", generation}});
+    std::lock_guard relock(mutex);
+    slot.synced = true;
+  }
+  std::vector<Send> sends;
+  std::vector<Pending> dropped;
+  std::vector<std::shared_ptr<Channel>> jobs;
+  lock.lock();
+  slot.state = State::running;
+  const long pid = slot.pid;
+  dispatch_locked(slot, sends, dropped);
+  assign_jobs_locked(jobs);
+  changed.notify_all();
+  lock.unlock();
+  logs::runtime().info("worker {} (pid {}) is running", slot.index, pid);
+  for (auto& ch : jobs) ch->send(FrameType::start_jobs, Json::object());
+  send_all(sends);
+  for (auto& p : dropped) p.done(exec::CallResult::cancelled());
+}
+
+void WorkerPool::Impl::on_result(Slot& slot, Frame& frame) {
+  std::uint64_t id = 0, generation = 0;
+  exec::CallResult result = decode_result(frame, id, generation);
+  result.generation = generation;
+  exec::Completion done;
+  std::vector<Send> sends;
+  std::vector<Pending> dropped;
+  {
+    std::lock_guard lock(mutex);
+    auto it = slot.in_flight.find(id);
+    if (it == slot.in_flight.end()) throw std::runtime_error("a result for unknown call " + std::to_string(id));
+    done = std::move(it->second.done);
+    slot.in_flight.erase(it);
+    ++slot.calls;
+    dispatch_locked(slot, sends, dropped);
+  }
+  send_all(sends);  // first: the worker starts its next call while this one's answer is written
+  done(std::move(result));
+  for (auto& p : dropped) p.done(exec::CallResult::cancelled());
+}
+
+void WorkerPool::Impl::on_end(Slot& slot, const std::string& cause) {
+  std::unordered_map<std::uint64_t, InFlight> lost;
+  std::vector<std::shared_ptr<Channel>> jobs;
+  std::string load_error;
+  bool was_jobs = false;
+  long pid = 0;
+  {
+    std::lock_guard lock(mutex);
+    pid = slot.pid;
+    lost.swap(slot.in_flight);
+    slot.pid = 0;
+    slot.channel = nullptr;
+    slot.synced = false;
+    slot.last_exit = "(pid " + std::to_string(pid) + ") " + cause;
+    slot.state = stopping ? State::stopping : State::failed;
+    was_jobs = slot.jobs;
+    slot.jobs = false;
+    load_error = slot.load_error;
+    if (!loaded && !start_failed) {
+      start_failed = true;
+      start_error = load_error.empty() ? "the worker process " + cause + " before the service loaded" : load_error;
+    }
+    assign_jobs_locked(jobs);
+    changed.notify_all();
+  }
+  if (!stopping) {
+    std::string running;
+    for (const auto& [id, call] : lost)
+      running += (running.empty() ? "" : ", ") + ("'" + call.entrypoint + "' [request_id=" + call.request_id + "]");
+    logs::runtime().error("worker {} (pid {}) {}{}", slot.index, pid, cause,
+                          running.empty() ? std::string(" while idle") : " while running " + running);
+    if (!load_error.empty() && loaded) logs::runtime().error("worker {} could not load the service:\n{}", slot.index, load_error);
+  }
+  if (was_jobs && !jobs.empty()) logs::runtime().info("the periodic jobs move to another worker");
+  for (auto& ch : jobs) ch->send(FrameType::start_jobs, Json::object());
+  for (auto& [id, call] : lost) call.done(exec::CallResult::worker_lost(cause));
+}
+
+WorkerPool::WorkerPool(PoolOptions options, PoolHooks hooks) : impl_(std::make_shared<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->hooks = std::move(hooks);
+  for (int i = 0; i < impl_->options.workers; ++i) {
+    auto slot = std::make_unique<Slot>();
+    slot->index = i;
+    impl_->slots.push_back(std::move(slot));
+  }
+}
+
+WorkerPool::~WorkerPool() { stop(); }
+
+Loaded WorkerPool::start(std::function<void(const Loaded&)> on_loaded) {
+  Impl& d = *impl_;
+  d.on_loaded = std::move(on_loaded);
+  Slot& first = *d.slots.front();
+  first.thread = std::thread([&d, &first] { d.supervise(first); });
+  std::unique_lock lock(d.mutex);
+  d.changed.wait(lock, [&] { return d.start_failed || first.state == State::running || d.stopping; });
+  if (d.start_failed) throw core::Error::load_failed(d.start_error);
+  for (std::size_t i = 1; i < d.slots.size(); ++i) {
+    Slot& slot = *d.slots[i];
+    slot.thread = std::thread([&d, &slot] { d.supervise(slot); });
+  }
+  return d.first;
+}
+
+void WorkerPool::broadcast_parameter(const std::string& name, const nlohmann::ordered_json& value,
+                                     std::uint64_t generation) {
+  Impl& d = *impl_;
+  std::lock_guard params(d.parameters_mutex);
+  const std::string frame = encode_frame(FrameType::parameter, Json{{"name", name}, {"value", value}, {"generation", generation}});
+  std::vector<std::shared_ptr<Channel>> channels;
+  {
+    std::lock_guard lock(d.mutex);
+    for (const auto& s : d.slots)
+      if (s->synced && s->channel) channels.push_back(s->channel);
+  }
+  for (auto& ch : channels) ch->send(frame);
+}
+
+void WorkerPool::start_jobs() {
+  Impl& d = *impl_;
+  std::vector<std::shared_ptr<Channel>> jobs;
+  {
+    std::lock_guard lock(d.mutex);
+    d.jobs_wanted = true;
+    d.assign_jobs_locked(jobs);
+  }
+  for (auto& ch : jobs) ch->send(FrameType::start_jobs, Json::object());
+}
+
+bool WorkerPool::submit(exec::Call call, exec::Completion done) {
+  Impl& d = *impl_;
+  std::unique_lock lock(d.mutex);
+  if (d.stopping) {
+    lock.unlock();
+    done(exec::CallResult::unavailable());
+    return true;
+  }
+  // The least busy running worker with room takes it; otherwise it waits in the front queue.
+  Slot* best = nullptr;
+  if (d.queue.empty())
+    for (auto& s : d.slots)
+      if (s->state == State::running && s->synced && s->in_flight.size() < static_cast<std::size_t>(d.options.threads) &&
+          (!best || s->in_flight.size() < best->in_flight.size()))
+        best = s.get();
+  if (!best) {
+    if (d.queue.size() >= d.options.queue_limit) return false;
+    d.queue.push_back({std::move(call), std::move(done), Clock::now()});
+    d.queued.store(d.queue.size(), std::memory_order_relaxed);
+    return true;
+  }
+  const std::uint64_t id = d.next_id++;
+  best->in_flight.emplace(id, InFlight{std::move(done), call.entrypoint_name, call.request_id, Clock::now()});
+  auto channel = best->channel;
+  lock.unlock();
+  channel->send(encode_call(id, call));
+  return true;
+}
+
+std::size_t WorkerPool::queued() const { return impl_->queued.load(std::memory_order_relaxed); }
+
+std::size_t WorkerPool::busy() const {
+  std::lock_guard lock(impl_->mutex);
+  std::size_t n = 0;
+  for (const auto& s : impl_->slots) n += s->in_flight.size();
+  return n;
+}
+
+std::size_t WorkerPool::executors() const {
+  return impl_->slots.size() * static_cast<std::size_t>(impl_->options.threads);
+}
+
+std::vector<exec::RunningCall> WorkerPool::running() const {
+  std::lock_guard lock(impl_->mutex);
+  std::vector<exec::RunningCall> out;
+  for (const auto& s : impl_->slots)
+    for (const auto& [id, call] : s->in_flight) out.push_back({call.entrypoint, call.request_id, call.sent_at});
+  return out;
+}
+
+std::vector<exec::WorkerStatus> WorkerPool::workers() const {
+  std::vector<exec::WorkerStatus> out;
+  {
+    std::lock_guard lock(impl_->mutex);
+    for (const auto& s : impl_->slots)
+      out.push_back({s->index, s->pid, state_name(s->state), s->restarts, s->calls, s->in_flight.size(), 0, s->last_exit,
+                     s->jobs});
+  }
+  for (auto& w : out)
+    if (w.pid) w.rss_bytes = rss_bytes(static_cast<pid_t>(w.pid));
+  return out;
+}
+
+bool WorkerPool::serving() const {
+  std::lock_guard lock(impl_->mutex);
+  for (const auto& s : impl_->slots)
+    if (s->state == State::running) return true;
+  return false;
+}
+
+void WorkerPool::stop() {
+  Impl& d = *impl_;
+  std::deque<Pending> abandoned;
+  std::vector<std::shared_ptr<Channel>> channels;
+  {
+    std::lock_guard lock(d.mutex);
+    if (d.stopped) return;
+    d.stopped = d.stopping = true;
+    abandoned.swap(d.queue);
+    d.queued.store(0, std::memory_order_relaxed);
+    for (auto& s : d.slots) {
+      if (s->channel) channels.push_back(s->channel);
+      if (s->state == State::running || s->state == State::starting) s->state = State::stopping;
+    }
+    d.changed.notify_all();
+  }
+  for (auto& p : abandoned) p.done(exec::CallResult::unavailable());
+  // Each worker finishes its running calls, runs the service's shutdown steps and exits; one that
+  // does not within the timeout is killed.
+  for (auto& ch : channels) ch->send(FrameType::stop, Json::object());
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(d.options.stop_timeout_s));
+  {
+    std::unique_lock lock(d.mutex);
+    d.changed.wait_until(lock, deadline, [&] {
+      return std::all_of(d.slots.begin(), d.slots.end(), [](const auto& s) { return s->pid == 0; });
+    });
+    for (auto& s : d.slots)
+      if (s->pid) {
+        logs::runtime().warn("worker {} (pid {}) did not stop within {:.1f} s; killing it", s->index, s->pid,
+                             d.options.stop_timeout_s);
+        ::kill(s->pid, SIGKILL);
+      }
+  }
+  for (auto& s : d.slots)
+    if (s->thread.joinable()) s->thread.join();
+}
+
+}  // namespace mvi::workers
