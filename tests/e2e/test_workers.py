@@ -1,0 +1,265 @@
+"""Isolated mode (issue 13, SPEC §9): `--workers N` runs the service in supervised worker processes behind the
+one C++ front. A worker that dies answers its call 502 at once, healthy calls go on, it comes back after the
+back-off with the parameters as they were; logs, notifications and stored values from workers reach the front;
+jobs run in exactly one worker; a service that cannot import exits non-zero with its traceback."""
+
+import os
+import re
+import signal
+import threading
+import time
+
+import pytest
+
+from conftest import SERVICES_DIR
+
+SERVICE = SERVICES_DIR / "workers" / "service.py"
+IMPORT_ERROR = SERVICES_DIR / "import_error" / "service.py"
+
+# Fast restarts keep the suite short; the back-off itself is checked against this value.
+BACKOFF = "0.2"
+
+
+def start(launcher, *args, env=None):
+    return launcher.start(SERVICE, "--workers", "2", "--restart-backoff", BACKOFF, "--drain-delay", "0", *args, env=env)
+
+
+def status(svc):
+    r = svc.request("GET", "/status")
+    assert r.status == 200, r
+    return r.body
+
+
+def wait_until(predicate, timeout, interval=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+def all_running(svc):
+    workers = status(svc)["workers"]
+    return len(workers) == 2 and all(w["state"] == "RUNNING" for w in workers) and workers
+
+
+def children(pid):
+    """(pid, state) of the direct children of `pid`, from /proc."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append((int(entry), fields[0]))
+    return out
+
+
+def test_calls_run_in_worker_processes_not_in_the_front(start_service):
+    svc = start(start_service)
+    workers = wait_until(lambda: all_running(svc), 10)
+    assert workers, status(svc)
+    pids = {w["pid"] for w in workers}
+    assert len(pids) == 2 and svc.proc.pid not in pids, workers
+    assert {pid for pid, _ in children(svc.proc.pid)} == pids
+
+    seen = set()
+    results = []
+
+    def call():
+        results.append(svc.request("POST", "/whoami", json={"delay": 0.2}))
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    for r in results:
+        assert r.status == 200, r
+        seen.add(r.body["pid"])
+    assert seen == pids, "two slow calls at once run in both workers"
+    body = status(svc)
+    assert body["executors"]["count"] == 2
+    assert sum(w["calls"] for w in body["workers"]) == 4
+    assert all(w["rss_bytes"] > 1_000_000 for w in body["workers"]), body["workers"]
+
+
+@pytest.mark.parametrize(
+    "path, payload, cause",
+    [
+        ("/segfault", {}, r"was killed by SIGSEGV"),
+        ("/hard_exit", {"code": 3}, r"exited with status 3"),
+    ],
+)
+def test_a_worker_that_dies_answers_502_and_comes_back(start_service, path, payload, cause):
+    svc = start(start_service)
+    assert wait_until(lambda: all_running(svc), 10), status(svc)
+    r = svc.request("POST", "/parameters/factor", json={"value": 7})
+    assert r.status == 200, r
+
+    healthy = []
+    stop = threading.Event()
+
+    def hammer():
+        conn = svc.connection(timeout=10)
+        try:
+            for _ in range(25):
+                if stop.is_set():
+                    break
+                healthy.append(svc.request("POST", "/whoami", json={}, conn=conn).status)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=hammer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    started = time.monotonic()
+    r = svc.request("POST", path, json=payload, headers={"X-Request-ID": "dies-1"}, timeout=10)
+    elapsed = time.monotonic() - started
+    for t in threads:
+        t.join(20)
+    stop.set()
+
+    assert r.status == 502, r
+    assert r.body["request_id"] == "dies-1", r.body
+    assert re.search(cause, r.body["detail"]), r.body
+    assert elapsed < 2.0, f"the faulting call took {elapsed:.2f} s"
+    assert len(healthy) == 50 and set(healthy) == {200}, healthy
+    assert svc.request("GET", "/health/live").status == 200
+
+    # Back within the back-off, with the parameter as it was set before the fault.
+    workers = wait_until(lambda: all_running(svc), 5)
+    assert workers, status(svc)
+    assert sum(w["restarts"] for w in workers) == 1, workers
+    assert any(re.search(cause, w["last_exit"] or "") for w in workers), workers
+    for _ in range(4):
+        r = svc.request("POST", "/factor", json={})
+        assert (r.status, r.body) == (200, 7), r
+    assert re.search(rf"ERROR +mvi.runtime: worker \d \(pid \d+\) {cause} while running .*request_id=dies-1", svc.output())
+    # The dead process was reaped: the front has exactly its two live workers as children, no zombie.
+    kids = children(svc.proc.pid)
+    assert len(kids) == 2 and all(state != "Z" for _, state in kids), kids
+
+
+def test_ready_is_503_while_no_worker_runs(start_service):
+    svc = start_service.start(SERVICE, "--workers", "1", "--restart-backoff", "1.5", "--drain-delay", "0")
+    assert svc.request("GET", "/health/ready").status == 200
+    r = svc.request("POST", "/hard_exit", json={"code": 4})
+    assert r.status == 502, r
+    r = svc.request("GET", "/health/ready")
+    assert r.status == 503 and r.body["status"] == "no_worker", r
+    assert svc.request("GET", "/health/live").status == 200
+    # A call made while no worker runs waits for the restarted one instead of failing.
+    r = svc.request("POST", "/whoami", json={}, timeout=10)
+    assert r.status == 200, r
+    assert svc.request("GET", "/health/ready").status == 200
+
+
+def test_every_answer_reports_the_generation_whose_value_the_call_saw(start_service):
+    svc = start(start_service)
+    assert wait_until(lambda: all_running(svc), 10), status(svc)
+    mismatches = []
+    answers = []
+    done = threading.Event()
+
+    def caller():
+        conn = svc.connection(timeout=10)
+        try:
+            while not done.is_set():
+                r = svc.request("POST", "/factor", json={"delay": 0.002}, conn=conn)
+                assert r.status == 200, r
+                answers.append((int(r.headers["X-Parameters-Generation"]), r.body))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=caller) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for value in range(1, 101):
+            r = svc.request("POST", "/parameters/factor", json={"value": value * 10})
+            assert r.status == 200, r
+            assert int(r.headers["X-Parameters-Generation"]) == value
+    finally:
+        time.sleep(0.05)
+        done.set()
+        for t in threads:
+            t.join(10)
+    # Generation g set the value 10 * g (generation 0: the declared 1).
+    for generation, value in answers:
+        if value != (generation * 10 if generation else 1):
+            mismatches.append((generation, value))
+    assert len(answers) > 50, len(answers)
+    assert not mismatches, mismatches[:10]
+    # After the POST answered, every worker has the change.
+    for _ in range(6):
+        r = svc.request("POST", "/factor", json={})
+        assert (r.body, r.headers["X-Parameters-Generation"]) == (1000, "100"), r
+
+
+def test_logs_notifications_stores_and_parameter_changes_from_workers_reach_the_front(start_service, tmp_path):
+    svc = start(start_service, "--monitor-db", str(tmp_path / "monitor.db"))
+    r = svc.request("POST", "/speak", json={"msg": "hello-from-worker"}, headers={"X-Request-ID": "speak-1"})
+    assert r.status == 200, r
+    assert svc.wait_for_output(r"WARNING +workers: spoken hello-from-worker \[entrypoint=speak request_id=speak-1\]")
+    assert svc.wait_for_output(r"INFO +stdout: printed hello-from-worker \[entrypoint=speak request_id=speak-1\]")
+    notes = svc.request("GET", "/notifications").body
+    spoken = [n for n in notes if n["msg"] == "hello-from-worker"]
+    assert spoken and spoken[0]["entrypoint"] == "speak" and spoken[0]["request_id"] == "speak-1", notes
+    logs = svc.request("GET", "/logs?tail=200").text  # the front's ring holds the workers' records too
+    assert re.search(r"spoken hello-from-worker \[entrypoint=speak request_id=speak-1\]", logs), logs
+    stored = wait_until(lambda: svc.request("GET", "/~monitor?variables=spoken").body.get("spoken"), 5)
+    assert stored and stored["value"] == ["hello-from-worker"], stored
+
+    # service.set_parameter() in one worker is applied in the front and then in every worker.
+    r = svc.request("POST", "/set_factor", json={"value": 42})
+    assert r.status == 200, r
+    assert wait_until(lambda: svc.request("GET", "/parameters").body["factor"] == 42, 5)
+    for _ in range(6):
+        assert svc.request("POST", "/factor", json={}).body == 42
+
+
+def test_jobs_run_in_exactly_one_worker(start_service):
+    svc = start(start_service, env={"WORKERS_TEST_JOBS": "1"})
+    assert wait_until(lambda: all_running(svc), 10), status(svc)
+    time.sleep(2.0)
+    ticks = re.findall(r"workers: tick from (\d+)", svc.output())
+    # call_every(0.2) for about 2 s: about 10 runs for the whole service, not 10 per worker.
+    assert 6 <= len(ticks) <= 15, len(ticks)
+    assert len(set(ticks)) == 1, "one worker runs the jobs"
+    owner = [w for w in status(svc)["workers"] if w["jobs"]]
+    assert len(owner) == 1 and str(owner[0]["pid"]) == ticks[0], status(svc)["workers"]
+
+    # The jobs move when their worker dies.
+    os.kill(owner[0]["pid"], signal.SIGKILL)
+    assert svc.wait_for_output(r"the periodic jobs move to another worker", 5)
+    survivor = owner[0]["pid"]
+    moved = wait_until(
+        lambda: [t for t in re.findall(r"workers: tick from (\d+)", svc.output()) if int(t) != survivor], 5
+    )
+    assert moved, svc.describe()
+
+
+def test_a_service_that_cannot_import_exits_non_zero_with_its_traceback(start_service):
+    svc = start_service.start(IMPORT_ERROR, "--workers", "2", wait=False)
+    code = svc.wait(20)
+    assert code == 3, svc.describe()
+    assert "import-time failure marker 51c2" in svc.output(), svc.describe()
+    assert "Traceback" in svc.output(), svc.describe()
+
+
+def test_sigterm_stops_the_workers_and_exits_0(start_service):
+    svc = start(start_service)
+    assert wait_until(lambda: all_running(svc), 10), status(svc)
+    pids = [w["pid"] for w in status(svc)["workers"]]
+    svc.signal(signal.SIGTERM)
+    assert svc.wait(15) == 0, svc.describe()
+    # The front reaped them before it exited: no process, not even a zombie, is left.
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}"), pid
