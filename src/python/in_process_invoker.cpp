@@ -237,6 +237,7 @@ void InProcessInvoker::run_worker(std::size_t index) {
         continue;
       }
       set_slot(index, &item.call);
+      if (item.call.on_start) item.call.on_start(index);
       auto asked = std::chrono::steady_clock::now();
       std::chrono::steady_clock::time_point taken;
       std::optional<exec::CallResult> result;

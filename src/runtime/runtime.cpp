@@ -329,6 +329,9 @@ int run(int argc, const char* const* argv) {
         for (const auto& declaration : l.parameters) parameters.add(state::parameter_from_declaration(declaration));
       });
       registry = registry::parse_registry(loaded.registry);
+      std::vector<bool> async;
+      for (const auto& ep : registry.entrypoints) async.push_back(ep.is_async);
+      pool->set_async_entrypoints(std::move(async));
     } else {
       registry = host->load_service();
     }

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <unordered_map>
 
 #include "mvi/api/app.hpp"
@@ -17,6 +18,8 @@
 #include "mvi/state/parameter_store.hpp"
 #include "mvi/workers/channel.hpp"
 #include "mvi/workers/codec.hpp"
+#include "mvi/workers/process.hpp"
+#include "mvi/workers/started_table.hpp"
 
 namespace mvi::runtime {
 namespace {
@@ -66,6 +69,13 @@ class ParameterMirror {
 
 int run_worker(const config::Config& cfg, const std::string& executable) {
   workers::Channel channel(cfg.worker_fd);
+  workers::StartedTable started;
+  try {
+    started = workers::StartedTable::open(workers::kWorkerStartedFd);
+  } catch (const std::exception& e) {
+    std::cerr << "mvi-runtime: worker: " << e.what() << " (this role is started by mvi-runtime --workers N)\n";
+    return core::kExitUsage;
+  }
   // Every record goes to the front, which writes the one log.
   logs::LogOptions log_options;
   log_options.level = cfg.log_level;
@@ -129,6 +139,7 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
           // Every parameter frame before this call is applied: the call sees these values throughout.
           const std::uint64_t generation = mirror.generation();
           call.parameters = mirror.snapshot();
+          call.on_start = [&started, id](std::size_t executor) { started.mark(executor, id); };
           const bool accepted = invoker->submit(std::move(call), [&channel, id, generation](exec::CallResult r) {
             channel.send(workers::encode_result(id, r, generation));
           });

@@ -18,6 +18,7 @@
 #include "mvi/workers/channel.hpp"
 #include "mvi/workers/codec.hpp"
 #include "mvi/workers/process.hpp"
+#include "mvi/workers/started_table.hpp"
 
 namespace mvi::workers {
 namespace {
@@ -45,16 +46,17 @@ constexpr auto kProbeAfter = std::chrono::milliseconds(20);
 // A worker that ran this long before it ended restarts after the initial back-off again.
 constexpr auto kHealthyRun = std::chrono::seconds(30);
 
+// A call on its way to a worker: encoded once (its id is unique for the pool's life), so it can be
+// sent again, unchanged, to another worker if the first one dies before starting it.
 struct Pending {
-  exec::Call call;
+  std::uint64_t id = 0;
+  std::shared_ptr<const std::string> frame;
+  std::size_t entrypoint = 0;
+  std::string entrypoint_name;
+  std::string request_id;
+  std::shared_ptr<core::CancelToken> cancel;
   exec::Completion done;
   Clock::time_point queued_at;
-};
-
-struct InFlight {
-  exec::Completion done;
-  std::string entrypoint;
-  std::string request_id;
   Clock::time_point sent_at;
 };
 
@@ -64,7 +66,8 @@ struct Slot {
   std::shared_ptr<Channel> channel;  // shared: senders outside the lock keep it alive
   State state = State::not_started;
   bool synced = false;  // its init frame is sent: parameter changes go to it from now on
-  std::unordered_map<std::uint64_t, InFlight> in_flight;
+  std::unordered_map<std::uint64_t, Pending> in_flight;  // sent, not answered
+  StartedTable started;  // of the running process
   std::uint64_t restarts = 0;
   std::uint64_t calls = 0;
   std::string last_exit;
@@ -73,11 +76,10 @@ struct Slot {
   std::thread thread;
 };
 
-// A call to write to a worker, once the lock is released.
+// A frame to write to a worker, once the lock is released.
 struct Send {
   std::shared_ptr<Channel> channel;
-  std::uint64_t id;
-  exec::Call call;
+  std::shared_ptr<const std::string> frame;
 };
 
 }  // namespace
@@ -92,7 +94,8 @@ struct WorkerPool::Impl {
   std::vector<std::unique_ptr<Slot>> slots;
   std::deque<Pending> queue;
   std::atomic<std::size_t> queued{0};
-  std::uint64_t next_id = 1;
+  std::atomic<std::uint64_t> next_id{1};
+  std::vector<bool> async_entrypoints;  // calls of these are never sent twice: they start at once
   bool stopping = false;
   bool stopped = false;
   bool jobs_wanted = false;
@@ -116,13 +119,16 @@ struct WorkerPool::Impl {
   void on_end(Slot& slot, const std::string& cause);
   void assign_jobs_locked(std::vector<std::shared_ptr<Channel>>& notify);
   void dispatch_locked(Slot& slot, std::vector<Send>& sends, std::vector<Pending>& dropped);
+  // Calls a worker may hold: those its executors run and as many again waiting, so it never idles
+  // between calls; the rest wait here, where any worker can take them.
+  std::size_t capacity() const { return static_cast<std::size_t>(options.threads) * 2; }
   static void send_all(std::vector<Send>& sends);
 };
 
 namespace {
 
 bool client_left(const Pending& p, Clock::time_point now) {
-  const auto& token = p.call.cancel;
+  const auto& token = p.cancel;
   return token && (token->cancelled() || (now - p.queued_at > kProbeAfter && token->client_gone()));
 }
 
@@ -130,14 +136,13 @@ bool client_left(const Pending& p, Clock::time_point now) {
 
 void WorkerPool::Impl::send_all(std::vector<Send>& sends) {
   // A send that fails means the worker is gone: its supervisor answers the call when it sees the end.
-  for (auto& s : sends) s.channel->send(encode_call(s.id, s.call));
+  for (auto& s : sends) s.channel->send(*s.frame);
   sends.clear();
 }
 
 void WorkerPool::Impl::dispatch_locked(Slot& slot, std::vector<Send>& sends, std::vector<Pending>& dropped) {
   const auto now = Clock::now();
-  while (slot.state == State::running && slot.synced &&
-         slot.in_flight.size() < static_cast<std::size_t>(options.threads) && !queue.empty()) {
+  while (slot.state == State::running && slot.synced && slot.in_flight.size() < capacity() && !queue.empty()) {
     Pending p = std::move(queue.front());
     queue.pop_front();
     queued.store(queue.size(), std::memory_order_relaxed);
@@ -145,9 +150,10 @@ void WorkerPool::Impl::dispatch_locked(Slot& slot, std::vector<Send>& sends, std
       dropped.push_back(std::move(p));
       continue;
     }
-    const std::uint64_t id = next_id++;
-    slot.in_flight.emplace(id, InFlight{std::move(p.done), p.call.entrypoint_name, p.call.request_id, now});
-    sends.push_back({slot.channel, id, std::move(p.call)});
+    p.sent_at = now;
+    sends.push_back({slot.channel, p.frame});
+    const std::uint64_t id = p.id;
+    slot.in_flight.emplace(id, std::move(p));
   }
 }
 
@@ -181,8 +187,10 @@ void WorkerPool::Impl::supervise(Slot& slot) {
 
 void WorkerPool::Impl::serve_process(Slot& slot) {
   Spawned spawned;
+  StartedTable started;
   try {
-    spawned = spawn_worker(worker_argv());
+    started = StartedTable::create();
+    spawned = spawn_worker(worker_argv(), started.fd());
   } catch (const std::exception& e) {
     std::lock_guard lock(mutex);
     slot.state = State::failed;
@@ -199,6 +207,7 @@ void WorkerPool::Impl::serve_process(Slot& slot) {
     std::lock_guard lock(mutex);
     slot.pid = spawned.pid;
     slot.channel = channel;
+    slot.started = std::move(started);
     slot.state = State::starting;
     slot.load_error.clear();
   }
@@ -315,7 +324,10 @@ void WorkerPool::Impl::on_result(Slot& slot, Frame& frame) {
 }
 
 void WorkerPool::Impl::on_end(Slot& slot, const std::string& cause) {
-  std::unordered_map<std::uint64_t, InFlight> lost;
+  std::unordered_map<std::uint64_t, Pending> lost;
+  std::vector<Pending> requeued;
+  std::vector<Send> sends;
+  std::vector<Pending> dropped;
   std::vector<std::shared_ptr<Channel>> jobs;
   std::string load_error;
   bool was_jobs = false;
@@ -324,6 +336,23 @@ void WorkerPool::Impl::on_end(Slot& slot, const std::string& cause) {
     std::lock_guard lock(mutex);
     pid = slot.pid;
     lost.swap(slot.in_flight);
+    // Calls the worker had not started go back to the front of the queue, in their order, for the
+    // others; an async call may have started without a trace in the table, so it is never sent twice.
+    if (!stopping) {
+      for (auto it = lost.begin(); it != lost.end();) {
+        const bool is_async = it->second.entrypoint < async_entrypoints.size() && async_entrypoints[it->second.entrypoint];
+        if (!is_async && !slot.started.started(it->first)) {
+          requeued.push_back(std::move(it->second));
+          it = lost.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      std::sort(requeued.begin(), requeued.end(), [](const Pending& a, const Pending& b) { return a.id > b.id; });
+      for (auto& p : requeued) queue.push_front(std::move(p));
+      queued.store(queue.size(), std::memory_order_relaxed);
+    }
+    slot.started = StartedTable();
     slot.pid = 0;
     slot.channel = nullptr;
     slot.synced = false;
@@ -337,12 +366,19 @@ void WorkerPool::Impl::on_end(Slot& slot, const std::string& cause) {
       start_error = load_error.empty() ? "the worker process " + cause + " before the service loaded" : load_error;
     }
     assign_jobs_locked(jobs);
+    for (auto& other : slots)
+      if (other.get() != &slot) dispatch_locked(*other, sends, dropped);
     changed.notify_all();
   }
+  send_all(sends);
+  for (auto& p : dropped) p.done(exec::CallResult::cancelled());
+  if (!requeued.empty())
+    logs::runtime().warn("worker {} had not started {} call(s); they go to the other workers", slot.index,
+                         requeued.size());
   if (!stopping) {
     std::string running;
     for (const auto& [id, call] : lost)
-      running += (running.empty() ? "" : ", ") + ("'" + call.entrypoint + "' [request_id=" + call.request_id + "]");
+      running += (running.empty() ? "" : ", ") + ("'" + call.entrypoint_name + "' [request_id=" + call.request_id + "]");
     logs::runtime().error("worker {} (pid {}) {}{}", slot.index, pid, cause,
                           running.empty() ? std::string(" while idle") : " while running " + running);
     if (!load_error.empty() && loaded) logs::runtime().error("worker {} could not load the service:\n{}", slot.index, load_error);
@@ -393,6 +429,11 @@ void WorkerPool::broadcast_parameter(const std::string& name, const nlohmann::or
   for (auto& ch : channels) ch->send(frame);
 }
 
+void WorkerPool::set_async_entrypoints(std::vector<bool> async) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->async_entrypoints = std::move(async);
+}
+
 void WorkerPool::start_jobs() {
   Impl& d = *impl_;
   std::vector<std::shared_ptr<Channel>> jobs;
@@ -406,30 +447,42 @@ void WorkerPool::start_jobs() {
 
 bool WorkerPool::submit(exec::Call call, exec::Completion done) {
   Impl& d = *impl_;
+  Pending p;
+  p.id = d.next_id.fetch_add(1, std::memory_order_relaxed);
+  // Encoded before the lock, so I/O threads never serialise on it.
+  p.frame = std::make_shared<const std::string>(encode_call(p.id, call));
+  p.entrypoint = call.entrypoint;
+  p.entrypoint_name = std::move(call.entrypoint_name);
+  p.request_id = std::move(call.request_id);
+  p.cancel = std::move(call.cancel);
+  p.done = std::move(done);
+  p.queued_at = Clock::now();
   std::unique_lock lock(d.mutex);
   if (d.stopping) {
     lock.unlock();
-    done(exec::CallResult::unavailable());
+    p.done(exec::CallResult::unavailable());
     return true;
   }
   // The least busy running worker with room takes it; otherwise it waits in the front queue.
   Slot* best = nullptr;
   if (d.queue.empty())
     for (auto& s : d.slots)
-      if (s->state == State::running && s->synced && s->in_flight.size() < static_cast<std::size_t>(d.options.threads) &&
+      if (s->state == State::running && s->synced && s->in_flight.size() < d.capacity() &&
           (!best || s->in_flight.size() < best->in_flight.size()))
         best = s.get();
   if (!best) {
     if (d.queue.size() >= d.options.queue_limit) return false;
-    d.queue.push_back({std::move(call), std::move(done), Clock::now()});
+    d.queue.push_back(std::move(p));
     d.queued.store(d.queue.size(), std::memory_order_relaxed);
     return true;
   }
-  const std::uint64_t id = d.next_id++;
-  best->in_flight.emplace(id, InFlight{std::move(done), call.entrypoint_name, call.request_id, Clock::now()});
+  p.sent_at = p.queued_at;
   auto channel = best->channel;
+  auto frame = p.frame;
+  const std::uint64_t id = p.id;
+  best->in_flight.emplace(id, std::move(p));
   lock.unlock();
-  channel->send(encode_call(id, call));
+  channel->send(*frame);
   return true;
 }
 
@@ -438,7 +491,8 @@ std::size_t WorkerPool::queued() const { return impl_->queued.load(std::memory_o
 std::size_t WorkerPool::busy() const {
   std::lock_guard lock(impl_->mutex);
   std::size_t n = 0;
-  for (const auto& s : impl_->slots) n += s->in_flight.size();
+  for (const auto& s : impl_->slots)
+    for (const auto& [id, call] : s->in_flight) n += s->started.started(id);
   return n;
 }
 
@@ -450,7 +504,8 @@ std::vector<exec::RunningCall> WorkerPool::running() const {
   std::lock_guard lock(impl_->mutex);
   std::vector<exec::RunningCall> out;
   for (const auto& s : impl_->slots)
-    for (const auto& [id, call] : s->in_flight) out.push_back({call.entrypoint, call.request_id, call.sent_at});
+    for (const auto& [id, call] : s->in_flight)
+      if (s->started.started(id)) out.push_back({call.entrypoint_name, call.request_id, call.sent_at});
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,14 +19,18 @@ extern char** environ;
 
 namespace mvi::workers {
 
-Spawned spawn_worker(const std::vector<std::string>& argv) {
+Spawned spawn_worker(const std::vector<std::string>& argv, int shared_fd) {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
     throw std::system_error(errno, std::generic_category(), "socketpair");
+  // The dup2s below run in order: a table on fd 3 would be replaced by the channel before it is copied.
+  int table_fd = shared_fd;
+  if (table_fd == kWorkerChannelFd) table_fd = ::fcntl(shared_fd, F_DUPFD_CLOEXEC, 10);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   // dup2 clears close-on-exec on the copy, so only the child's end reaches the worker, as fd 3.
   posix_spawn_file_actions_adddup2(&actions, fds[1], kWorkerChannelFd);
+  posix_spawn_file_actions_adddup2(&actions, table_fd, kWorkerStartedFd);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // The front blocks its signals for its watcher thread; a worker starts with none blocked and sets its own.
@@ -41,6 +46,7 @@ Spawned spawn_worker(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   ::close(fds[1]);
+  if (table_fd != shared_fd) ::close(table_fd);
   if (rc != 0) {
     ::close(fds[0]);
     throw std::system_error(rc, std::generic_category(), "cannot start a worker process " + argv[0]);

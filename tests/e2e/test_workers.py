@@ -147,6 +147,31 @@ def test_a_worker_that_dies_answers_502_and_comes_back(start_service, path, payl
     assert len(kids) == 2 and all(state != "Z" for _, state in kids), kids
 
 
+def test_calls_a_dead_worker_had_not_started_go_to_another_worker(start_service):
+    svc = start(start_service)
+    assert wait_until(lambda: all_running(svc), 10), status(svc)
+    results = {}
+
+    def call(name, path, payload):
+        results[name] = svc.request("POST", path, json=payload, headers={"X-Request-ID": name}, timeout=15)
+
+    # Each worker holds two calls (one running, one waiting): the crash's worker holds one healthy call that
+    # it never starts. That call must be answered by the other worker, not lost with the crash.
+    threads = [threading.Thread(target=call, args=("crash", "/segfault_after", {"delay": 0.4}))]
+    threads += [threading.Thread(target=call, args=(f"ok-{i}", "/whoami", {"delay": 0.3})) for i in range(4)]
+    threads[0].start()
+    time.sleep(0.05)
+    for t in threads[1:]:
+        t.start()
+        time.sleep(0.01)
+    for t in threads:
+        t.join(20)
+    assert results["crash"].status == 502, results["crash"]
+    for i in range(4):
+        assert results[f"ok-{i}"].status == 200, (i, results[f"ok-{i}"])
+    assert svc.wait_for_output(r"worker \d had not started 1 call\(s\); they go to the other workers", 5), svc.describe()
+
+
 def test_ready_is_503_while_no_worker_runs(start_service):
     svc = start_service.start(SERVICE, "--workers", "1", "--restart-backoff", "1.5", "--drain-delay", "0")
     assert svc.request("GET", "/health/ready").status == 200

@@ -31,6 +31,9 @@ struct Call {
   // Isolated mode: the parameter values ({name: value}) the call sees from start to end, taken with
   // the generation it reports. Null: the call reads the live store.
   std::shared_ptr<const nlohmann::ordered_json> parameters;
+  // Called on the executor thread (with its index) as it starts the call; may be empty. Isolated mode
+  // marks the call started in memory the front reads if the worker dies (workers::StartedTable).
+  std::function<void(std::size_t executor)> on_start;
 };
 
 enum class Outcome {

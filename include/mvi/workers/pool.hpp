@@ -60,6 +60,9 @@ class WorkerPool final : public exec::Invoker {
   // A parameter changed in the front: sent to every worker before this returns, so a call submitted
   // afterwards finds it applied. Call in generation order (the ParameterStore's listener does).
   void broadcast_parameter(const std::string& name, const nlohmann::ordered_json& value, std::uint64_t generation);
+  // Which entrypoints (by registry index) are async: their calls start at once in a worker, so one
+  // lost with its worker is answered 502, never sent to another. Before the first submit().
+  void set_async_entrypoints(std::vector<bool> async);
   // The service's call_every jobs run in exactly one worker, moved to another if it dies.
   void start_jobs();
 

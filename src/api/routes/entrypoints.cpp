@@ -61,7 +61,7 @@ void App::on_entrypoint(const ContextPtr& ctx, const registry::Entrypoint& ep, e
   // An awaited call can be cancelled while it runs: ask the server to watch the connection. (A queued
   // call's client is probed by the executor before it runs; a running def call cannot be stopped.)
   if (req.cancel && ep.is_async) req.cancel->request_watch();
-  exec::Call call{ep.index, ep.name, std::move(args), std::move(notes), req.request_id, req.cancel, nullptr};
+  exec::Call call{ep.index, ep.name, std::move(args), std::move(notes), req.request_id, req.cancel, nullptr, {}};
   std::string response_variable = monitored ? ep.name + "_response" : std::string();
   bool accepted = invoker.submit(std::move(call), [this, ctx, generation, status_code,
                                                    response_variable](exec::CallResult r) {

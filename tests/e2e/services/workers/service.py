@@ -38,6 +38,13 @@ def segfault() -> int:
 
 
 @service.entrypoint
+def segfault_after(delay: float) -> int:
+    time.sleep(delay)
+    ctypes.string_at(0)
+    return 0
+
+
+@service.entrypoint
 def hard_exit(code: int) -> int:
     os._exit(code)
 
