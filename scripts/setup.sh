@@ -19,7 +19,7 @@ PACKAGES=(
   libssl-dev python3-aiosmtpd openssl
   slowhttptest clang-14 libclang-rt-14-dev
   libsqlite3-dev
-  wrk python3-fastapi python3-uvicorn python3-uvloop python3-httptools
+  wrk python3-fastapi python3-uvicorn python3-uvloop python3-httptools python3-gunicorn
 )
 # Node.js and npm (Swagger UI assets for /docs, the OpenAPI validator, the browser test driver): Debian's, unless a
 # node and an npm are already on PATH (a newer Node from elsewhere is kept as it is).

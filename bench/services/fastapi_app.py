@@ -8,6 +8,7 @@ Routes:
   POST /total_list    values: List[float] validated by FastAPI/pydantic, summed with the builtin sum
   POST /total_raw     json.loads on the raw body, no validation, builtin sum (the cheapest a FastAPI user can do)
   POST /order_total   the 20-field nested pydantic v1 model
+  POST /spin          the CPU-bound loop of ./mvi_cpu/service.py (bench/workers.py, under gunicorn with 2 workers)
   GET  /health/ready  a trivial route, used to time start-up
 """
 
@@ -102,3 +103,11 @@ def order_total(order: Order = Body(..., embed=True)) -> dict:
 @app.get("/health/ready")
 async def ready() -> dict:
     return {"status": "ready"}
+
+
+@app.post("/spin")
+def spin(n: int = Body(..., embed=True)) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total

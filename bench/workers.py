@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+"""Isolated mode's benchmark (issue 13): worker processes against in-process mode, side by side in one run.
+
+Rows, each the median of interleaved repeats (servers are started afresh per measurement and are NOT pinned:
+a multi-process server must be free to use every CPU, so wrk shares the machine with it):
+  cpu      a CPU-bound pure-Python entrypoint (bench/services/mvi_cpu, about 1 ms per call) at 8 connections:
+           in-process (--workers 0 --threads 1), --workers 2, and FastAPI under gunicorn with 2 uvicorn workers
+  hello    the seed hello at 32 connections: in-process against --workers 1 (throughput and p99)
+  ceiling  the machine's own scaling: the same loop in one plain python3 process, then in two at once, no server
+           (on a shared VM the second core may give much less than a core; the cpu ratio is read against this)
+Ratios are the figures to read; absolute numbers move with the machine. Usage:
+  /usr/bin/python3 bench/workers.py [--bin build/mvi-runtime] [--duration 5] [--repeats 3]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import HOST, PAYLOADS, SERVICES, free_port, machine_info, parse_wrk  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = "/usr/bin/python3"
+SPIN_N = 15000  # about 1 ms of pure Python per call
+
+
+class Server:
+    def __init__(self, argv, port, env=None, cwd=None):
+        self.port = port
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                     start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.log.seek(0)
+                raise SystemExit(f"server exited: {' '.join(map(str, argv))}\n{self.log.read().decode(errors='replace')}")
+            try:
+                out = subprocess.run(["curl", "-sf", f"http://{HOST}:{port}/health/ready"], capture_output=True,
+                                     timeout=5)
+                if out.returncode == 0:
+                    return
+            except subprocess.TimeoutExpired:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise SystemExit("server did not become ready within 30 s")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+
+
+def mvi(binary, service, *args):
+    port = free_port()
+    argv = [binary, "--host", HOST, "--port", str(port), "--log-level", "warning", "--drain-delay", "0", *args,
+            str(SERVICES / service / "service.py")]
+    return Server(argv, port)
+
+
+def gunicorn():
+    port = free_port()
+    argv = [PYTHON, "-m", "gunicorn", "fastapi_app:app", "--chdir", str(SERVICES), "-w", "2", "-k",
+            "uvicorn.workers.UvicornWorker", "-b", f"{HOST}:{port}", "--log-level", "warning"]
+    return Server(argv, port)
+
+
+def wrk(port, path, body, conns, seconds):
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(body, f)
+    try:
+        env = dict(os.environ, BENCH_BODY=f.name)
+        cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "30s", "-s",
+               str(PAYLOADS / "post.lua"), f"http://{HOST}:{port}{path}"]
+        out = subprocess.run(cmd, capture_output=True, env=env, timeout=seconds + 60).stdout.decode(errors="replace")
+        return parse_wrk(out)
+    finally:
+        os.unlink(f.name)
+
+
+ROWS = {
+    # key: (start server, path, body, connections)
+    "cpu in-process": (lambda b: mvi(b, "mvi_cpu", "--threads", "1"), "/spin", {"n": SPIN_N}, 8),
+    "cpu --workers 2": (lambda b: mvi(b, "mvi_cpu", "--workers", "2"), "/spin", {"n": SPIN_N}, 8),
+    "cpu FastAPI gunicorn -w 2": (lambda b: gunicorn(), "/spin", {"n": SPIN_N}, 8),
+    "hello in-process": (lambda b: mvi(b, "mvi_hello"), "/hello", {"name": "Ada"}, 32),
+    "hello --workers 1": (lambda b: mvi(b, "mvi_hello", "--workers", "1"), "/hello", {"name": "Ada"}, 32),
+}
+
+
+LOOP = f"""
+import time
+def spin(n):
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+start = time.perf_counter(); calls = 0
+while time.perf_counter() - start < {{seconds}}:
+    spin({SPIN_N}); calls += 1
+print(calls / (time.perf_counter() - start))
+"""
+
+
+def plain_python(processes, seconds):
+    """Calls per second of the loop in `processes` plain python3 processes at once, summed."""
+    procs = [subprocess.Popen([PYTHON, "-c", LOOP.format(seconds=seconds)], stdout=subprocess.PIPE)
+             for _ in range(processes)]
+    return sum(float(p.communicate(timeout=seconds + 30)[0]) for p in procs)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default=os.environ.get("MVI_RUNTIME_BIN", str(REPO / "build" / "mvi-runtime")))
+    ap.add_argument("--duration", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--only", action="append", help="rows whose name contains this (repeatable)")
+    opts = ap.parse_args()
+    rows = {k: v for k, v in ROWS.items() if not opts.only or any(o in k for o in opts.only)}
+    if any("gunicorn" in k for k in rows) and not shutil.which("gunicorn") and \
+            subprocess.run([PYTHON, "-c", "import gunicorn"], capture_output=True).returncode != 0:
+        raise SystemExit("python3-gunicorn is not installed (scripts/setup.sh installs it)")
+    samples = {k: [] for k in rows}
+    ceiling = []
+    for rep in range(opts.repeats):
+        one, two = plain_python(1, opts.duration), plain_python(2, opts.duration)
+        ceiling.append(two / one)
+        print(f"[{rep + 1}/{opts.repeats}] ceiling: 1 process {one:.0f} calls/s, 2 processes {two:.0f} calls/s "
+              f"({two / one:.2f}×)", flush=True)
+        for key, (start, path, body, conns) in rows.items():
+            server = start(opts.bin)
+            try:
+                if opts.warmup:
+                    wrk(server.port, path, body, conns, opts.warmup)
+                result = wrk(server.port, path, body, conns, opts.duration)
+            finally:
+                server.stop()
+            samples[key].append(result)
+            print(f"[{rep + 1}/{opts.repeats}] {key:28s} {result['rps']:9.0f} req/s  p99 {result['p99_ms']:6.2f} ms  "
+                  f"errors {result['errors']}", flush=True)
+
+    def med(key, field):
+        return statistics.median(s[field] for s in samples[key]) if samples.get(key) else None
+
+    m = machine_info()
+    print(f"\nMachine: {m['nproc']} × {m['cpu']}; servers unpinned, wrk -t1 on the same machine; "
+          f"{opts.repeats} interleaved repeats of {opts.duration} s, medians.")
+    print("| row | req/s | p99 ms |")
+    print("|---|---:|---:|")
+    for key in rows:
+        print(f"| {key} | {med(key, 'rps'):.0f} | {med(key, 'p99_ms'):.2f} |")
+
+    def ratio(a, b):
+        if a in samples and b in samples:
+            print(f"{a} / {b}: {med(a, 'rps') / med(b, 'rps'):.2f}×")
+
+    print()
+    print(f"machine ceiling, 2 plain processes / 1: {statistics.median(ceiling):.2f}×")
+    ratio("cpu --workers 2", "cpu in-process")
+    ratio("cpu --workers 2", "cpu FastAPI gunicorn -w 2")
+    ratio("hello --workers 1", "hello in-process")
+
+
+if __name__ == "__main__":
+    main()
