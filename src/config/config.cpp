@@ -35,6 +35,10 @@ const std::vector<EnvOption>& env_options() {
       {"--workers", {"MVI_WORKERS"}},
       {"--threads", {"MVI_THREADS"}},
       {"--restart-backoff", {"MVI_RESTART_BACKOFF"}},
+      {"--call-timeout", {"MVI_CALL_TIMEOUT"}},
+      {"--max-requests", {"MVI_MAX_REQUESTS"}},
+      {"--max-requests-jitter", {"MVI_MAX_REQUESTS_JITTER"}},
+      {"--worker-memory-limit", {"MVI_WORKER_MEMORY_LIMIT"}},
       {"--io-threads", {"MVI_IO_THREADS"}},
       {"--drain-delay", {"MVI_DRAIN_DELAY"}},
       {"--graceful-timeout", {"MVI_GRACEFUL_TIMEOUT"}},
@@ -156,6 +160,15 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
   ranged(app, "--threads", c.threads, "Python executor threads per interpreter [MVI_THREADS]", 1, 256);
   ranged(app, "--restart-backoff", c.restart_backoff_s,
          "Seconds before a worker that ended is restarted, doubling per quick failure [MVI_RESTART_BACKOFF]", 0.0, 60.0);
+  ranged(app, "--call-timeout", c.call_timeout_s,
+         "Seconds a call may run in a worker before it is answered 504 and the worker replaced, 0 = off [MVI_CALL_TIMEOUT]",
+         0.0, 86400.0);
+  option(app, "--max-requests", c.max_requests, "Calls before a worker is recycled, 0 = never [MVI_MAX_REQUESTS]");
+  option(app, "--max-requests-jitter", c.max_requests_jitter,
+         "Up to this many more calls per worker, so workers do not recycle together [MVI_MAX_REQUESTS_JITTER]");
+  size(app, "--worker-memory-limit", c.worker_memory_limit,
+       "A worker's largest RSS: over it the worker is stopped; above 90 % after a call, recycled; 0 = none "
+       "[MVI_WORKER_MEMORY_LIMIT]");
   // Set by the front on the processes it starts (isolated mode); not for users.
   app.add_option("--worker-fd", c.worker_fd)->group("");
   ranged(app, "--io-threads", c.io_threads, "HTTP I/O threads [MVI_IO_THREADS]", 1, 64);

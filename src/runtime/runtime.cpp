@@ -159,6 +159,10 @@ std::unique_ptr<exec::Invoker> start_pool_invoker(const config::Config& cfg, int
   options.queue_limit = cfg.limits.queue_limit;
   options.restart_backoff_s = cfg.restart_backoff_s;
   options.stop_timeout_s = cfg.graceful_timeout_s;
+  options.call_timeout_s = cfg.call_timeout_s;
+  options.memory_limit_bytes = cfg.worker_memory_limit;
+  options.max_requests = cfg.max_requests;
+  options.max_requests_jitter = cfg.max_requests_jitter;
   workers::PoolHooks hooks;
   hooks.log = [](logs::Record r) { logs::emit(std::move(r)); };
   hooks.notify = [&notifications](state::NotificationInput in) { notifications.record(std::move(in)); };

@@ -103,7 +103,8 @@ exec::CallResult decode_result(const Frame& frame, std::uint64_t& id, std::uint6
       case exec::Outcome::exception: return exec::CallResult::exception(h.value("error", std::string()));
       case exec::Outcome::unavailable: return exec::CallResult::unavailable();
       case exec::Outcome::cancelled: return exec::CallResult::cancelled();
-      case exec::Outcome::worker_lost: break;  // the front's own verdict, never sent
+      case exec::Outcome::worker_lost:
+      case exec::Outcome::timed_out: break;  // the front's own verdicts, never sent
       case exec::Outcome::http_error: {
         exec::RaisedHttpError raised;
         raised.status = h.at("status").get<int>();

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -58,6 +59,7 @@ struct Pending {
   exec::Completion done;
   Clock::time_point queued_at;
   Clock::time_point sent_at;
+  std::optional<Clock::time_point> started_seen;  // when the watcher first saw it started (--call-timeout)
 };
 
 struct Slot {
@@ -73,6 +75,14 @@ struct Slot {
   std::string last_exit;
   std::string load_error;  // the traceback a worker sent before it exited
   bool jobs = false;
+  // The process is ending on purpose: its calls are drained (recycle) or it was killed for a reason
+  // the log and the lost calls name instead of "was killed by SIGKILL".
+  bool recycling = false;
+  bool stop_sent = false;
+  std::string recycle_reason;
+  std::string kill_reason;
+  std::uint64_t served = 0;         // calls answered by the current process
+  std::uint64_t recycle_after = 0;  // --max-requests plus this process's jitter; 0 = never
   std::thread thread;
 };
 
@@ -105,6 +115,8 @@ struct WorkerPool::Impl {
   Loaded first;
 
   std::mutex parameters_mutex;  // orders init frames against parameter broadcasts
+  std::thread watcher;          // --call-timeout and --worker-memory-limit
+  std::uint64_t jitter_state = 0x9e3779b97f4a7c15ull;
 
   std::vector<std::string> worker_argv() const {
     std::vector<std::string> argv = options.argv;
@@ -123,6 +135,9 @@ struct WorkerPool::Impl {
   // between calls; the rest wait here, where any worker can take them.
   std::size_t capacity() const { return static_cast<std::size_t>(options.threads) * 2; }
   static void send_all(std::vector<Send>& sends);
+  void watch();
+  void recycle_locked(Slot& slot, const std::string& why, std::vector<std::shared_ptr<Channel>>& stops);
+  std::uint64_t next_recycle_after();
 };
 
 namespace {
@@ -142,7 +157,8 @@ void WorkerPool::Impl::send_all(std::vector<Send>& sends) {
 
 void WorkerPool::Impl::dispatch_locked(Slot& slot, std::vector<Send>& sends, std::vector<Pending>& dropped) {
   const auto now = Clock::now();
-  while (slot.state == State::running && slot.synced && slot.in_flight.size() < capacity() && !queue.empty()) {
+  while (slot.state == State::running && slot.synced && !slot.recycling && slot.in_flight.size() < capacity() &&
+         !queue.empty()) {
     Pending p = std::move(queue.front());
     queue.pop_front();
     queued.store(queue.size(), std::memory_order_relaxed);
@@ -176,6 +192,10 @@ void WorkerPool::Impl::supervise(Slot& slot) {
     serve_process(slot);
     std::unique_lock lock(mutex);
     if (stopping || start_failed || !loaded) return;
+    if (slot.recycling) {  // planned: its calls were drained, the replacement starts at once
+      ++slot.restarts;
+      continue;
+    }
     if (Clock::now() - started > kHealthyRun) backoff = options.restart_backoff_s;
     logs::runtime().warn("worker {} {}; restarting it in {:.2f} s", slot.index, slot.last_exit, backoff);
     changed.wait_for(lock, std::chrono::duration<double>(backoff), [&] { return stopping; });
@@ -208,6 +228,12 @@ void WorkerPool::Impl::serve_process(Slot& slot) {
     slot.pid = spawned.pid;
     slot.channel = channel;
     slot.started = std::move(started);
+    slot.served = 0;
+    slot.recycling = false;
+    slot.stop_sent = false;
+    slot.recycle_reason.clear();
+    slot.kill_reason.clear();
+    slot.recycle_after = next_recycle_after();
     slot.state = State::starting;
     slot.load_error.clear();
   }
@@ -309,6 +335,9 @@ void WorkerPool::Impl::on_result(Slot& slot, Frame& frame) {
   exec::Completion done;
   std::vector<Send> sends;
   std::vector<Pending> dropped;
+  std::vector<std::shared_ptr<Channel>> stops;
+  // This thread is the one that sets slot.pid: reading it here needs no lock.
+  const std::uint64_t rss = options.memory_limit_bytes && slot.pid ? rss_bytes(slot.pid) : 0;
   {
     std::lock_guard lock(mutex);
     auto it = slot.in_flight.find(id);
@@ -316,14 +345,27 @@ void WorkerPool::Impl::on_result(Slot& slot, Frame& frame) {
     done = std::move(it->second.done);
     slot.in_flight.erase(it);
     ++slot.calls;
+    ++slot.served;
+    if (slot.recycle_after && slot.served >= slot.recycle_after)
+      recycle_locked(slot, "after " + std::to_string(slot.served) + " calls (--max-requests)", stops);
+    else if (rss && rss * 10 > options.memory_limit_bytes * 9)
+      recycle_locked(slot, "at " + std::to_string(rss >> 20) + " MiB, over 90 % of --worker-memory-limit", stops);
+    if (slot.recycling && slot.in_flight.empty() && !slot.stop_sent) {
+      slot.stop_sent = true;
+      stops.push_back(slot.channel);
+    }
     dispatch_locked(slot, sends, dropped);
   }
+  for (auto& ch : stops) ch->send(FrameType::stop, Json::object());
   send_all(sends);  // first: the worker starts its next call while this one's answer is written
   done(std::move(result));
   for (auto& p : dropped) p.done(exec::CallResult::cancelled());
 }
 
-void WorkerPool::Impl::on_end(Slot& slot, const std::string& cause) {
+void WorkerPool::Impl::on_end(Slot& slot, const std::string& how) {
+  std::string cause_text = how;
+  bool recycled = false;
+  bool killed = false;  // by the watcher, which named the reason (and answered a timed-out call itself)
   std::unordered_map<std::uint64_t, Pending> lost;
   std::vector<Pending> requeued;
   std::vector<Send> sends;
@@ -335,6 +377,11 @@ void WorkerPool::Impl::on_end(Slot& slot, const std::string& cause) {
   {
     std::lock_guard lock(mutex);
     pid = slot.pid;
+    killed = !slot.kill_reason.empty();
+    if (killed) cause_text = slot.kill_reason;
+    // A recycle that went as planned: drained, told to stop, exited.
+    recycled = slot.recycling && slot.kill_reason.empty() && slot.in_flight.empty();
+    if (recycled) cause_text = "recycled " + slot.recycle_reason;
     lost.swap(slot.in_flight);
     // Calls the worker had not started go back to the front of the queue, in their order, for the
     // others; an async call may have started without a trace in the table, so it is never sent twice.
@@ -356,14 +403,14 @@ void WorkerPool::Impl::on_end(Slot& slot, const std::string& cause) {
     slot.pid = 0;
     slot.channel = nullptr;
     slot.synced = false;
-    slot.last_exit = "(pid " + std::to_string(pid) + ") " + cause;
-    slot.state = stopping ? State::stopping : State::failed;
+    slot.last_exit = "(pid " + std::to_string(pid) + ") " + cause_text;
+    slot.state = stopping || recycled ? State::stopping : State::failed;
     was_jobs = slot.jobs;
     slot.jobs = false;
     load_error = slot.load_error;
     if (!loaded && !start_failed) {
       start_failed = true;
-      start_error = load_error.empty() ? "the worker process " + cause + " before the service loaded" : load_error;
+      start_error = load_error.empty() ? "the worker process " + cause_text + " before the service loaded" : load_error;
     }
     assign_jobs_locked(jobs);
     for (auto& other : slots)
@@ -375,17 +422,90 @@ void WorkerPool::Impl::on_end(Slot& slot, const std::string& cause) {
   if (!requeued.empty())
     logs::runtime().warn("worker {} had not started {} call(s); they go to the other workers", slot.index,
                          requeued.size());
-  if (!stopping) {
+  if (recycled && !stopping) {
+    logs::runtime().info("worker {} (pid {}) {}; its replacement starts now", slot.index, pid, cause_text);
+  } else if (!stopping) {
     std::string running;
     for (const auto& [id, call] : lost)
       running += (running.empty() ? "" : ", ") + ("'" + call.entrypoint_name + "' [request_id=" + call.request_id + "]");
-    logs::runtime().error("worker {} (pid {}) {}{}", slot.index, pid, cause,
-                          running.empty() ? std::string(" while idle") : " while running " + running);
+    logs::runtime().error("worker {} (pid {}) {}{}", slot.index, pid, cause_text,
+                          running.empty() ? std::string(killed ? "" : " while idle") : " while running " + running);
     if (!load_error.empty() && loaded) logs::runtime().error("worker {} could not load the service:\n{}", slot.index, load_error);
   }
   if (was_jobs && !jobs.empty()) logs::runtime().info("the periodic jobs move to another worker");
   for (auto& ch : jobs) ch->send(FrameType::start_jobs, Json::object());
-  for (auto& [id, call] : lost) call.done(exec::CallResult::worker_lost(cause));
+  for (auto& [id, call] : lost) call.done(exec::CallResult::worker_lost(cause_text));
+}
+
+void WorkerPool::Impl::recycle_locked(Slot& slot, const std::string& why, std::vector<std::shared_ptr<Channel>>& stops) {
+  if (slot.recycling || stopping) return;
+  // It takes no new call; once the ones it holds are answered it is told to stop, and is replaced.
+  slot.recycling = true;
+  slot.recycle_reason = why;
+  if (slot.in_flight.empty() && slot.channel && !slot.stop_sent) {
+    slot.stop_sent = true;
+    stops.push_back(slot.channel);
+  }
+}
+
+std::uint64_t WorkerPool::Impl::next_recycle_after() {
+  if (!options.max_requests) return 0;
+  if (!options.max_requests_jitter) return options.max_requests;
+  // xorshift: workers started together do not all recycle at once (gunicorn's --max-requests-jitter).
+  jitter_state ^= jitter_state << 13;
+  jitter_state ^= jitter_state >> 7;
+  jitter_state ^= jitter_state << 17;
+  return options.max_requests + jitter_state % (options.max_requests_jitter + 1);
+}
+
+void WorkerPool::Impl::watch() {
+  const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.call_timeout_s));
+  std::unique_lock lock(mutex);
+  while (!stopping) {
+    changed.wait_for(lock, std::chrono::milliseconds(50), [&] { return stopping; });
+    if (stopping) break;
+    const auto now = Clock::now();
+    std::vector<pid_t> kills;
+    std::vector<Pending> timed_out;
+    std::vector<std::pair<Slot*, pid_t>> measure;
+    for (auto& s : slots) {
+      if (!s->pid || s->state != State::running || !s->kill_reason.empty()) continue;
+      if (options.memory_limit_bytes) measure.emplace_back(s.get(), s->pid);
+      if (!options.call_timeout_s) continue;
+      for (auto it = s->in_flight.begin(); it != s->in_flight.end();) {
+        Pending& p = it->second;
+        if (!p.started_seen && s->started.started(it->first)) p.started_seen = now;
+        if (p.started_seen && now - *p.started_seen > timeout) {
+          s->kill_reason = "was stopped: '" + p.entrypoint_name + "' [request_id=" + p.request_id +
+                           "] ran longer than --call-timeout";
+          timed_out.push_back(std::move(p));
+          it = s->in_flight.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (!s->kill_reason.empty()) kills.push_back(s->pid);
+    }
+    lock.unlock();
+    for (auto& p : timed_out) {
+      char limit[32];
+      std::snprintf(limit, sizeof limit, "%g", options.call_timeout_s);
+      p.done(exec::CallResult::timed_out(std::string("The call ran longer than --call-timeout (") + limit +
+                                         " s); its worker process was stopped and is being replaced"));
+    }
+    for (auto& [slot, pid] : measure) {
+      const std::uint64_t rss = rss_bytes(pid);
+      if (rss <= options.memory_limit_bytes) continue;
+      std::lock_guard relock(mutex);
+      if (slot->pid != pid || !slot->kill_reason.empty()) continue;
+      slot->kill_reason = "was stopped: it used " + std::to_string(rss >> 20) + " MiB, over --worker-memory-limit (" +
+                          std::to_string(options.memory_limit_bytes >> 20) + " MiB)";
+      kills.push_back(pid);
+    }
+    // Workers block SIGTERM (the front stops them with a frame); one that overran gets SIGKILL at once.
+    for (pid_t pid : kills) ::kill(pid, SIGKILL);
+    lock.lock();
+  }
 }
 
 WorkerPool::WorkerPool(PoolOptions options, PoolHooks hooks) : impl_(std::make_shared<Impl>()) {
@@ -412,6 +532,7 @@ Loaded WorkerPool::start(std::function<void(const Loaded&)> on_loaded) {
     Slot& slot = *d.slots[i];
     slot.thread = std::thread([&d, &slot] { d.supervise(slot); });
   }
+  if (d.options.call_timeout_s > 0 || d.options.memory_limit_bytes) d.watcher = std::thread([&d] { d.watch(); });
   return d.first;
 }
 
@@ -467,7 +588,7 @@ bool WorkerPool::submit(exec::Call call, exec::Completion done) {
   Slot* best = nullptr;
   if (d.queue.empty())
     for (auto& s : d.slots)
-      if (s->state == State::running && s->synced && s->in_flight.size() < d.capacity() &&
+      if (s->state == State::running && s->synced && !s->recycling && s->in_flight.size() < d.capacity() &&
           (!best || s->in_flight.size() < best->in_flight.size()))
         best = s.get();
   if (!best) {
@@ -565,6 +686,7 @@ void WorkerPool::stop() {
   }
   for (auto& s : d.slots)
     if (s->thread.joinable()) s->thread.join();
+  if (d.watcher.joinable()) d.watcher.join();
 }
 
 }  // namespace mvi::workers

@@ -1,9 +1,9 @@
 """async def entrypoints and @service.call_every jobs (SPEC §2.1, §9; python/mvi/_runtime_loop.py).
 
-- async entrypoints are awaited on one runtime-owned asyncio loop: they run concurrently even with --workers 1,
+- async entrypoints are awaited on one runtime-owned asyncio loop: they run concurrently even with --threads 1,
   their exceptions answer 500 with the request id (traceback only in the log), HTTPException keeps its status,
   logging and notify() inside them carry the right call (entrypoint, request id) although one thread runs them all;
-- sync entrypoints run on --workers executor threads (8 workers: 8 blocking calls at once; 1 worker: one by one);
+- sync entrypoints run on --threads executor threads (8 threads: 8 blocking calls at once; 1 thread: one by one);
 - periodic jobs: counted over a bounded window (±1 run), never overlapping, an overrun logs a WARNING and raises a
   WARNING notification, an exception is logged with its traceback and the schedule continues, wait_first delays
   the first run, a blocking sync job does not stall the loop;
@@ -85,7 +85,7 @@ def concurrent_calls(svc, calls, timeout):
 
 @pytest.fixture(scope="module")
 def async_svc(module_launcher, tmp_path_factory):
-    # Default --workers (1): async calls must not need an executor each.
+    # Default --threads (1): async calls must not need an executor each.
     db = tmp_path_factory.mktemp("async") / "monitor.db"
     return module_launcher.start(ASYNC_SERVICE, "--log-format", "json", "--monitor-db", db, *QUICK_STOP)
 
@@ -172,26 +172,26 @@ def test_notify_inside_async_records_entrypoint_and_request_id(async_svc):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# sync entrypoints and --workers
+# sync entrypoints and --threads
 
 
 def test_sync_entrypoints_use_all_workers(start_service, tmp_path):
-    svc = start_service(SYNC_SERVICE, "--workers", "8", "--monitor-db", tmp_path / "m.db", *QUICK_STOP)
+    svc = start_service(SYNC_SERVICE, "--threads", "8", "--monitor-db", tmp_path / "m.db", *QUICK_STOP)
     calls = [("POST", "/block", {"seconds": 1.0}, None)] * 8
     results, elapsed = concurrent_calls(svc, calls, timeout=15)
     assert all(r.status == 200 and r.body == 1.0 for r in results), results
     assert elapsed < 3.0, (
-        f"8 concurrent time.sleep(1) calls with --workers 8 took {elapsed:.2f} s (expected < 3 s)\n{svc.describe()}"
+        f"8 concurrent time.sleep(1) calls with --threads 8 took {elapsed:.2f} s (expected < 3 s)\n{svc.describe()}"
     )
 
 
 def test_sync_entrypoints_with_one_worker_run_one_at_a_time(start_service, tmp_path):
-    svc = start_service(SYNC_SERVICE, "--workers", "1", "--monitor-db", tmp_path / "m.db", *QUICK_STOP)
+    svc = start_service(SYNC_SERVICE, "--threads", "1", "--monitor-db", tmp_path / "m.db", *QUICK_STOP)
     calls = [("POST", "/block", {"seconds": 1.0}, None)] * 8
     results, elapsed = concurrent_calls(svc, calls, timeout=20)
     assert all(r.status == 200 and r.body == 1.0 for r in results), results
     assert elapsed >= 7.0, (
-        f"8 concurrent time.sleep(1) calls with --workers 1 took only {elapsed:.2f} s: --workers had no effect"
+        f"8 concurrent time.sleep(1) calls with --threads 1 took only {elapsed:.2f} s: --threads had no effect"
     )
     assert elapsed < 14.0, f"8 calls of 1 s on one worker took {elapsed:.2f} s"
 

@@ -83,7 +83,7 @@ def test_max_requests_per_connection(start_service):
 
 
 def test_request_deadline_answers_504_once_and_the_next_request_works(start_service):
-    svc, pid = start(start_service, "--request-timeout", "0.5", "--workers", "2")
+    svc, pid = start(start_service, "--request-timeout", "0.5", "--threads", "2")
     with RawConnection(svc.port) as conn:
         started = time.monotonic()
         conn.send(post_json("/sleep_for", {"seconds": 2}))
@@ -102,7 +102,7 @@ def test_request_deadline_answers_504_once_and_the_next_request_works(start_serv
 
 def test_a_late_result_never_answers_the_next_request_on_the_connection(start_service):
     """After a 504 the connection stays open; the timed-out call's result must not become the next answer."""
-    svc, pid = start(start_service, "--request-timeout", "0.5", "--workers", "2")
+    svc, pid = start(start_service, "--request-timeout", "0.5", "--threads", "2")
     with RawConnection(svc.port) as conn:
         conn.send(post_json("/sleep_for", {"seconds": 0.7}, [("X-Request-ID", "late-1")]))  # returns at 0.7 s
         first = conn.read_response(5)

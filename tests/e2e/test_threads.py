@@ -22,7 +22,7 @@ def threads_of(pid):
 
 
 def test_runtime_threads_are_named_and_executors_do_not_preempt_io(start_service):
-    svc = start_service(SERVICE, "--workers", "2")
+    svc = start_service(SERVICE, "--threads", "2")
     assert svc.request("GET", "/health/live").status == 200
     threads = threads_of(svc.proc.pid)
     for name in ("mvi-io", "mvi-exec", "mvi-log", "mvi-signals"):

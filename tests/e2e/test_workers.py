@@ -172,6 +172,91 @@ def test_calls_a_dead_worker_had_not_started_go_to_another_worker(start_service)
     assert svc.wait_for_output(r"worker \d had not started 1 call\(s\); they go to the other workers", 5), svc.describe()
 
 
+def run_with_healthy_load(svc, path, payload, request_id):
+    """POST `path` while two connections call a healthy entrypoint 25 times each; returns (answer, seconds,
+    the healthy statuses)."""
+    healthy = []
+
+    def hammer():
+        conn = svc.connection(timeout=10)
+        try:
+            for _ in range(25):
+                healthy.append(svc.request("POST", "/whoami", json={}, conn=conn).status)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=hammer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    started = time.monotonic()
+    r = svc.request("POST", path, json=payload, headers={"X-Request-ID": request_id}, timeout=20)
+    elapsed = time.monotonic() - started
+    for t in threads:
+        t.join(20)
+    return r, elapsed, healthy
+
+
+def test_a_call_past_the_call_timeout_is_504_and_its_worker_is_replaced(start_service):
+    svc = start(start_service, "--call-timeout", "1")
+    assert wait_until(lambda: all_running(svc), 10), status(svc)
+    assert svc.request("POST", "/parameters/factor", json={"value": 9}).status == 200
+    r, elapsed, healthy = run_with_healthy_load(svc, "/spin_forever", {}, "spin-1")
+    assert r.status == 504, r
+    assert "--call-timeout (1 s)" in r.body["detail"] and r.body["request_id"] == "spin-1", r.body
+    assert 0.9 <= elapsed < 3.0, elapsed
+    assert len(healthy) == 50 and set(healthy) == {200}, healthy
+    assert svc.request("GET", "/health/live").status == 200
+    workers = wait_until(lambda: all_running(svc), 5)
+    assert workers and sum(w["restarts"] for w in workers) == 1, status(svc)
+    assert svc.request("POST", "/factor", json={}).body == 9
+    assert re.search(r"worker \d \(pid \d+\) was stopped: 'spin_forever' \[request_id=spin-1\] ran longer than "
+                     r"--call-timeout", svc.output()), svc.describe()
+
+
+def test_a_worker_over_its_memory_limit_is_stopped_and_replaced(start_service):
+    svc = start(start_service, "--worker-memory-limit", "512M")
+    assert wait_until(lambda: all_running(svc), 10), status(svc)
+    assert svc.request("POST", "/parameters/factor", json={"value": 11}).status == 200
+    r, elapsed, healthy = run_with_healthy_load(svc, "/allocate", {"mib": 2048}, "hog-1")
+    assert r.status == 502, r
+    assert "over --worker-memory-limit (512 MiB)" in r.body["detail"] and r.body["request_id"] == "hog-1", r.body
+    assert elapsed < 5.0, elapsed
+    assert len(healthy) == 50 and set(healthy) == {200}, healthy
+    workers = wait_until(lambda: all_running(svc), 5)
+    assert workers and sum(w["restarts"] for w in workers) == 1, status(svc)
+    assert all(w["rss_bytes"] < 512 << 20 for w in workers), workers
+    assert svc.request("POST", "/factor", json={}).body == 11
+    assert re.search(r"worker \d \(pid \d+\) was stopped: it used \d+ MiB, over --worker-memory-limit \(512 MiB\) "
+                     r"while running 'allocate' \[request_id=hog-1\]", svc.output()), svc.describe()
+
+
+def test_max_requests_recycles_workers_without_a_failed_call(start_service):
+    svc = start(start_service, "--max-requests", "20", "--max-requests-jitter", "5")
+    assert wait_until(lambda: all_running(svc), 10), status(svc)
+    statuses = []
+
+    def caller():
+        conn = svc.connection(timeout=15)
+        try:
+            for _ in range(50):
+                statuses.append(svc.request("POST", "/whoami", json={}, conn=conn).status)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=caller) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(statuses) == 200 and set(statuses) == {200}, [s for s in statuses if s != 200][:5]
+    workers = wait_until(lambda: all_running(svc), 5)
+    assert workers, status(svc)
+    # 200 calls at 20–25 per process: at least 6 recycles in all.
+    assert sum(w["restarts"] for w in workers) >= 6, workers
+    assert re.search(r"recycled after 2\d calls \(--max-requests\); its replacement starts now", svc.output())
+    assert "ERROR" not in svc.output(), svc.describe()
+
+
 def test_ready_is_503_while_no_worker_runs(start_service):
     svc = start_service.start(SERVICE, "--workers", "1", "--restart-backoff", "1.5", "--drain-delay", "0")
     assert svc.request("GET", "/health/ready").status == 200

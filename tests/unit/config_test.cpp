@@ -51,6 +51,9 @@ TEST(ParseCommandLine, Defaults) {
   EXPECT_EQ(c.threads, 1);
   EXPECT_DOUBLE_EQ(c.restart_backoff_s, 0.5);
   EXPECT_EQ(c.worker_fd, -1);
+  EXPECT_DOUBLE_EQ(c.call_timeout_s, 0);
+  EXPECT_EQ(c.max_requests, 0u);
+  EXPECT_EQ(c.worker_memory_limit, 0u);
   EXPECT_EQ(c.io_threads, 1);
   EXPECT_DOUBLE_EQ(c.drain_delay_s, 1.0);
   EXPECT_DOUBLE_EQ(c.graceful_timeout_s, 30.0);
@@ -123,6 +126,18 @@ TEST(ParseCommandLine, WorkerAndThreadCountsAreBounded) {
   auto r = parse({"--workers", "0", "service.py"});
   ASSERT_FALSE(r.exit_code) << r.output;
   EXPECT_EQ(r.config.workers, 0);
+}
+
+TEST(ParseCommandLine, WorkerLimits) {
+  auto r = parse({"--workers", "2", "--call-timeout", "1.5", "--max-requests", "100", "--max-requests-jitter", "10",
+                  "--worker-memory-limit", "512M", "service.py"});
+  ASSERT_FALSE(r.exit_code) << r.output;
+  EXPECT_DOUBLE_EQ(r.config.call_timeout_s, 1.5);
+  EXPECT_EQ(r.config.max_requests, 100u);
+  EXPECT_EQ(r.config.max_requests_jitter, 10u);
+  EXPECT_EQ(r.config.worker_memory_limit, 512u * 1024 * 1024);
+  EXPECT_EQ(parse({"--worker-memory-limit", "lots", "service.py"}).exit_code, 2);
+  EXPECT_EQ(parse({"--call-timeout", "-1", "service.py"}).exit_code, 2);
 }
 
 TEST(ParseCommandLine, TheWorkerChannelOptionIsNotInTheHelp) {

@@ -46,6 +46,10 @@ struct Config {
   int workers = 0;                   // Python worker processes; 0 = in-process mode (SPEC §9)
   int threads = 1;                   // Python executor threads per interpreter
   double restart_backoff_s = 0.5;    // isolated mode: first delay before a worker is restarted, doubling
+  double call_timeout_s = 0;         // isolated mode: a call past it is answered 504 and its worker replaced; 0 = off
+  std::uint64_t max_requests = 0;    // isolated mode: recycle a worker after this many calls; 0 = never
+  std::uint64_t max_requests_jitter = 0;
+  std::size_t worker_memory_limit = 0;  // isolated mode: RSS bytes; 0 = no limit
   int worker_fd = -1;                // internal: >= 0 runs this process as a worker on that channel fd
   int io_threads = 1;                // HTTP I/O threads (one is best for small requests on 2 cores)
   double drain_delay_s = 1.0;        // after SIGTERM: keep accepting this long while ready is 503

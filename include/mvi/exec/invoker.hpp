@@ -44,6 +44,7 @@ enum class Outcome {
   unavailable,  // the executor stopped before running the call: answer 503
   cancelled,    // the call's token was cancelled before it ran, or its coroutine was cancelled
   worker_lost,  // isolated mode: the worker process running the call died (error: the cause): answer 502
+  timed_out,    // isolated mode: the call ran past --call-timeout and its worker was killed (error: why): 504
 };
 
 // A call an executor is running now, for /status, /health/ready and the shutdown log.
@@ -78,6 +79,7 @@ struct CallResult {
   static CallResult exception(std::string error) { return {Outcome::exception, nullptr, std::move(error), {}, std::nullopt}; }
   static CallResult unavailable() { return {Outcome::unavailable, nullptr, {}, {}, std::nullopt}; }
   static CallResult cancelled() { return {Outcome::cancelled, nullptr, {}, {}, std::nullopt}; }
+  static CallResult timed_out(std::string why) { return {Outcome::timed_out, nullptr, std::move(why), {}, std::nullopt}; }
   static CallResult worker_lost(std::string cause) { return {Outcome::worker_lost, nullptr, std::move(cause), {}, std::nullopt}; }
 };
 

@@ -28,6 +28,10 @@ struct PoolOptions {
   double restart_backoff_s = 0.5;  // the first restart's delay; doubles per quick failure, capped
   double restart_backoff_max_s = 30.0;
   double stop_timeout_s = 30.0;    // stop(): then the workers still running are killed
+  double call_timeout_s = 0;       // a started call older than this is answered 504 and its worker killed; 0 = off
+  std::uint64_t memory_limit_bytes = 0;  // RSS: over it, the worker is killed; above 90 % after a call, recycled
+  std::uint64_t max_requests = 0;        // a worker is recycled after this many calls (plus up to `jitter`); 0 = off
+  std::uint64_t max_requests_jitter = 0;
 };
 
 // What the workers' frames do in the front. Called on supervising threads.

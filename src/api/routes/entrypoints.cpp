@@ -91,6 +91,9 @@ void App::on_entrypoint(const ContextPtr& ctx, const registry::Entrypoint& ep, e
         resp = Response::json(502, json{{"detail", "The worker process running this call died: " + r.error},
                                         {"request_id", ctx->request.request_id}});
         break;
+      case exec::Outcome::timed_out:
+        resp = Response::json(504, json{{"detail", r.error}, {"request_id", ctx->request.request_id}});
+        break;
       case exec::Outcome::cancelled:
         // Nobody reads this answer: the client left, or was answered 504. 499 (nginx's "client closed
         // request") marks it in the access log and in /metrics.

@@ -1,4 +1,4 @@
-"""Scenario: a blocking sync entrypoint; how many run at once depends on --workers."""
+"""Scenario: a blocking sync entrypoint; how many run at once depends on --threads."""
 import time
 
 from mvi import service

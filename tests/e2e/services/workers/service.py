@@ -50,6 +50,19 @@ def hard_exit(code: int) -> int:
 
 
 @service.entrypoint
+def spin_forever() -> int:
+    while True:
+        pass
+
+
+@service.entrypoint
+def allocate(mib: int, hold: float = 2.0) -> int:
+    block = b"\x01" * (mib << 20)  # written byte by byte: resident at once
+    time.sleep(hold)
+    return len(block)
+
+
+@service.entrypoint
 def speak(msg: str) -> str:
     log.warning("spoken %s", msg)
     print("printed", msg)
