@@ -81,7 +81,10 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
 EntrypointMetrics::EntrypointMetrics() : latency(latency_bounds()) {}
 
 Metrics::Metrics(std::vector<std::string> entrypoint_names)
-    : names_(std::move(entrypoint_names)), gil_wait_(gil_bounds()), gil_hold_(gil_bounds()) {
+    : names_(std::move(entrypoint_names)),
+      gil_wait_(gil_bounds()),
+      gil_hold_(gil_bounds()),
+      worker_transport_(gil_bounds()) {
   for (std::size_t i = 0; i < names_.size(); ++i) entrypoints_.push_back(std::make_unique<EntrypointMetrics>());
 }
 
@@ -141,6 +144,21 @@ std::string Metrics::render(const Gauges& g) const {
   sample(out, "mvi_log_lines_dropped_total", "", static_cast<double>(g.log_lines_dropped));
   header(out, "mvi_notifications_dropped_total", "counter", "Notifications dropped from the bounded store.");
   sample(out, "mvi_notifications_dropped_total", "", static_cast<double>(g.notifications_dropped));
+  if (g.workers.empty()) return out;
+  header(out, "mvi_worker_restarts_total", "counter", "Worker processes replaced, by worker and cause.");
+  for (const auto& w : g.workers)
+    for (const auto& [cause, n] : w.restarts)
+      sample(out, "mvi_worker_restarts_total", "worker=\"" + std::to_string(w.index) + "\",cause=\"" + escape(cause) + "\"",
+             static_cast<double>(n));
+  header(out, "mvi_worker_busy", "gauge", "Calls a worker process has started and not answered.");
+  for (const auto& w : g.workers)
+    sample(out, "mvi_worker_busy", "worker=\"" + std::to_string(w.index) + "\"", static_cast<double>(w.busy));
+  header(out, "mvi_worker_rss_bytes", "gauge", "Resident memory of a worker process.");
+  for (const auto& w : g.workers)
+    sample(out, "mvi_worker_rss_bytes", "worker=\"" + std::to_string(w.index) + "\"", static_cast<double>(w.rss_bytes));
+  header(out, "mvi_worker_transport_seconds", "histogram",
+         "A call's round trip to its worker process minus the time the worker spent on it.");
+  worker_transport_.render(out, "mvi_worker_transport_seconds", "");
   return out;
 }
 

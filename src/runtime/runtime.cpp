@@ -350,7 +350,10 @@ int run(int argc, const char* const* argv) {
   std::vector<std::string> names;
   for (const auto& ep : registry.entrypoints) names.push_back(ep.name);
   metrics.emplace(std::move(names));
-  if (!pool) invoker = host->start_executors(registry, cfg.threads, cfg.limits.queue_limit, &*metrics);
+  if (pool)
+    pool->set_metrics(&*metrics);
+  else
+    invoker = host->start_executors(registry, cfg.threads, cfg.limits.queue_limit, &*metrics);
   app.attach_service(registry, *invoker, *metrics);
   lifecycle.set(core::LifeState::running);
   control->serving.store(true);

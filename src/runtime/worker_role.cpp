@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -140,10 +141,12 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
           const std::uint64_t generation = mirror.generation();
           call.parameters = mirror.snapshot();
           call.on_start = [&started, id](std::size_t executor) { started.mark(executor, id); };
-          const bool accepted = invoker->submit(std::move(call), [&channel, id, generation](exec::CallResult r) {
-            channel.send(workers::encode_result(id, r, generation));
+          const auto read_at = std::chrono::steady_clock::now();
+          const bool accepted = invoker->submit(std::move(call), [&channel, id, generation, read_at](exec::CallResult r) {
+            const std::chrono::duration<double> took = std::chrono::steady_clock::now() - read_at;
+            channel.send(workers::encode_result({id, generation, took.count()}, r));
           });
-          if (!accepted) channel.send(workers::encode_result(id, exec::CallResult::unavailable(), generation));
+          if (!accepted) channel.send(workers::encode_result({id, generation, 0}, exec::CallResult::unavailable()));
           break;
         }
         case FrameType::start_jobs: host->start_jobs(); break;

@@ -77,8 +77,11 @@ exec::Call decode_call(const Frame& frame, std::uint64_t& id) {
   }
 }
 
-std::string encode_result(std::uint64_t id, const exec::CallResult& r, std::uint64_t generation) {
-  Json header = {{"id", id}, {"outcome", static_cast<int>(r.outcome)}, {"generation", generation}};
+std::string encode_result(const ResultInfo& info, const exec::CallResult& r) {
+  Json header = {{"id", info.id},
+                 {"outcome", static_cast<int>(r.outcome)},
+                 {"generation", info.generation},
+                 {"took", info.worker_seconds}};
   if (!r.value.is_null()) header["value"] = r.value;
   if (!r.error.empty()) header["error"] = r.error;
   if (r.outcome == exec::Outcome::http_error) {
@@ -90,11 +93,12 @@ std::string encode_result(std::uint64_t id, const exec::CallResult& r, std::uint
   return encode_frame(FrameType::result, header);
 }
 
-exec::CallResult decode_result(const Frame& frame, std::uint64_t& id, std::uint64_t& generation) {
+exec::CallResult decode_result(const Frame& frame, ResultInfo& info) {
   try {
     const Json& h = frame.header;
-    id = h.at("id").get<std::uint64_t>();
-    generation = h.at("generation").get<std::uint64_t>();
+    info.id = h.at("id").get<std::uint64_t>();
+    info.generation = h.at("generation").get<std::uint64_t>();
+    info.worker_seconds = h.value("took", 0.0);
     const int outcome = h.at("outcome").get<int>();
     Json value = h.contains("value") ? h["value"] : Json();
     switch (static_cast<exec::Outcome>(outcome)) {

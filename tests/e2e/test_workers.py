@@ -88,6 +88,36 @@ def test_calls_run_in_worker_processes_not_in_the_front(start_service):
     assert body["executors"]["count"] == 2
     assert sum(w["calls"] for w in body["workers"]) == 4
     assert all(w["rss_bytes"] > 1_000_000 for w in body["workers"]), body["workers"]
+    metrics = svc.request("GET", "/metrics").text
+    for w in body["workers"]:
+        assert f'mvi_worker_busy{{worker="{w["index"]}"}} 0' in metrics, metrics
+        assert re.search(rf'mvi_worker_rss_bytes{{worker="{w["index"]}"}} [1-9]', metrics), metrics
+    count = re.search(r"mvi_worker_transport_seconds_count (\d+)", metrics)
+    assert count and int(count.group(1)) >= 4, metrics
+
+
+def run_with_healthy_load(svc, path, payload, request_id):
+    """POST `path` while two connections call a healthy entrypoint 25 times each; returns (answer, seconds,
+    the healthy statuses)."""
+    healthy = []
+
+    def hammer():
+        conn = svc.connection(timeout=10)
+        try:
+            for _ in range(25):
+                healthy.append(svc.request("POST", "/whoami", json={}, conn=conn).status)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=hammer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    started = time.monotonic()
+    r = svc.request("POST", path, json=payload, headers={"X-Request-ID": request_id}, timeout=20)
+    elapsed = time.monotonic() - started
+    for t in threads:
+        t.join(20)
+    return r, elapsed, healthy
 
 
 @pytest.mark.parametrize(
@@ -103,28 +133,7 @@ def test_a_worker_that_dies_answers_502_and_comes_back(start_service, path, payl
     r = svc.request("POST", "/parameters/factor", json={"value": 7})
     assert r.status == 200, r
 
-    healthy = []
-    stop = threading.Event()
-
-    def hammer():
-        conn = svc.connection(timeout=10)
-        try:
-            for _ in range(25):
-                if stop.is_set():
-                    break
-                healthy.append(svc.request("POST", "/whoami", json={}, conn=conn).status)
-        finally:
-            conn.close()
-
-    threads = [threading.Thread(target=hammer) for _ in range(2)]
-    for t in threads:
-        t.start()
-    started = time.monotonic()
-    r = svc.request("POST", path, json=payload, headers={"X-Request-ID": "dies-1"}, timeout=10)
-    elapsed = time.monotonic() - started
-    for t in threads:
-        t.join(20)
-    stop.set()
+    r, elapsed, healthy = run_with_healthy_load(svc, path, payload, "dies-1")
 
     assert r.status == 502, r
     assert r.body["request_id"] == "dies-1", r.body
@@ -138,6 +147,8 @@ def test_a_worker_that_dies_answers_502_and_comes_back(start_service, path, payl
     assert workers, status(svc)
     assert sum(w["restarts"] for w in workers) == 1, workers
     assert any(re.search(cause, w["last_exit"] or "") for w in workers), workers
+    metric_cause = "crash" if "killed" in cause else "exit"
+    assert re.search(rf'mvi_worker_restarts_total{{worker="\d",cause="{metric_cause}"}} 1', svc.request("GET", "/metrics").text)
     for _ in range(4):
         r = svc.request("POST", "/factor", json={})
         assert (r.status, r.body) == (200, 7), r
@@ -172,30 +183,6 @@ def test_calls_a_dead_worker_had_not_started_go_to_another_worker(start_service)
     assert svc.wait_for_output(r"worker \d had not started 1 call\(s\); they go to the other workers", 5), svc.describe()
 
 
-def run_with_healthy_load(svc, path, payload, request_id):
-    """POST `path` while two connections call a healthy entrypoint 25 times each; returns (answer, seconds,
-    the healthy statuses)."""
-    healthy = []
-
-    def hammer():
-        conn = svc.connection(timeout=10)
-        try:
-            for _ in range(25):
-                healthy.append(svc.request("POST", "/whoami", json={}, conn=conn).status)
-        finally:
-            conn.close()
-
-    threads = [threading.Thread(target=hammer) for _ in range(2)]
-    for t in threads:
-        t.start()
-    started = time.monotonic()
-    r = svc.request("POST", path, json=payload, headers={"X-Request-ID": request_id}, timeout=20)
-    elapsed = time.monotonic() - started
-    for t in threads:
-        t.join(20)
-    return r, elapsed, healthy
-
-
 def test_a_call_past_the_call_timeout_is_504_and_its_worker_is_replaced(start_service):
     svc = start(start_service, "--call-timeout", "1")
     assert wait_until(lambda: all_running(svc), 10), status(svc)
@@ -209,6 +196,7 @@ def test_a_call_past_the_call_timeout_is_504_and_its_worker_is_replaced(start_se
     workers = wait_until(lambda: all_running(svc), 5)
     assert workers and sum(w["restarts"] for w in workers) == 1, status(svc)
     assert svc.request("POST", "/factor", json={}).body == 9
+    assert re.search(r'mvi_worker_restarts_total{worker="\d",cause="call_timeout"} 1', svc.request("GET", "/metrics").text)
     assert re.search(r"worker \d \(pid \d+\) was stopped: 'spin_forever' \[request_id=spin-1\] ran longer than "
                      r"--call-timeout", svc.output()), svc.describe()
 
@@ -226,6 +214,7 @@ def test_a_worker_over_its_memory_limit_is_stopped_and_replaced(start_service):
     assert workers and sum(w["restarts"] for w in workers) == 1, status(svc)
     assert all(w["rss_bytes"] < 512 << 20 for w in workers), workers
     assert svc.request("POST", "/factor", json={}).body == 11
+    assert re.search(r'mvi_worker_restarts_total{worker="\d",cause="memory_limit"} 1', svc.request("GET", "/metrics").text)
     assert re.search(r"worker \d \(pid \d+\) was stopped: it used \d+ MiB, over --worker-memory-limit \(512 MiB\) "
                      r"while running 'allocate' \[request_id=hog-1\]", svc.output()), svc.describe()
 
@@ -254,6 +243,8 @@ def test_max_requests_recycles_workers_without_a_failed_call(start_service):
     # 200 calls at 20–25 per process: at least 6 recycles in all.
     assert sum(w["restarts"] for w in workers) >= 6, workers
     assert re.search(r"recycled after 2\d calls \(--max-requests\); its replacement starts now", svc.output())
+    recycles = re.findall(r'mvi_worker_restarts_total{worker="\d",cause="recycle"} (\d+)', svc.request("GET", "/metrics").text)
+    assert sum(map(int, recycles)) >= 6, recycles
     assert "ERROR" not in svc.output(), svc.describe()
 
 

@@ -136,13 +136,14 @@ TEST(WorkerCodec, EveryResultOutcomeRoundTrips) {
   };
   for (const auto& r : results) {
     Pair p;
-    ASSERT_TRUE(p.a->send(encode_result(5, r, 12)));
+    ASSERT_TRUE(p.a->send(encode_result({5, 12, 0.25}, r)));
     Frame f;
     ASSERT_TRUE(p.b->receive(f));
-    std::uint64_t id = 0, generation = 0;
-    exec::CallResult back = decode_result(f, id, generation);
-    EXPECT_EQ(id, 5u);
-    EXPECT_EQ(generation, 12u);
+    ResultInfo info;
+    exec::CallResult back = decode_result(f, info);
+    EXPECT_EQ(info.id, 5u);
+    EXPECT_EQ(info.generation, 12u);
+    EXPECT_DOUBLE_EQ(info.worker_seconds, 0.25);
     EXPECT_EQ(back.outcome, r.outcome);
     EXPECT_EQ(back.value.dump(), r.value.dump());
     EXPECT_EQ(back.error, r.error);

@@ -91,6 +91,8 @@ struct WorkerStatus {
   std::uint64_t restarts = 0;
   std::uint64_t calls = 0;     // answered by this slot's processes
   std::size_t in_flight = 0;   // calls sent to it and not answered yet
+  std::size_t busy = 0;        // of those, the ones it has started
+  std::vector<std::pair<std::string, std::uint64_t>> restarts_by_cause;  // crash, exit, call_timeout, …
   std::uint64_t rss_bytes = 0;
   std::string last_exit;       // why its previous process ended, e.g. "killed by SIGSEGV"
   bool jobs = false;           // it runs the service's call_every jobs

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mvi::metrics {
@@ -36,6 +37,14 @@ struct EntrypointMetrics {
 };
 
 // Values only the caller knows at scrape time.
+// One worker process of isolated mode, as /metrics shows it.
+struct WorkerGauge {
+  int index = 0;
+  std::size_t busy = 0;  // calls it has started and not answered
+  std::uint64_t rss_bytes = 0;
+  std::vector<std::pair<std::string, std::uint64_t>> restarts;  // by cause: crash, exit, call_timeout, …
+};
+
 struct Gauges {
   std::size_t queue_depth = 0;
   std::size_t executors_busy = 0;
@@ -47,6 +56,7 @@ struct Gauges {
   std::uint64_t http_server_errors = 0;
   std::uint64_t log_lines_dropped = 0;
   std::uint64_t notifications_dropped = 0;
+  std::vector<WorkerGauge> workers;  // isolated mode only
 };
 
 class Metrics {
@@ -56,6 +66,8 @@ class Metrics {
   EntrypointMetrics& entrypoint(std::size_t index) { return *entrypoints_.at(index); }
   Histogram& gil_wait() { return gil_wait_; }
   Histogram& gil_hold() { return gil_hold_; }
+  // Isolated mode: a call's round trip to its worker minus the time the worker spent on it.
+  Histogram& worker_transport() { return worker_transport_; }
 
   // Records a finished entrypoint request (status and wall time from read to response).
   void record(std::size_t entrypoint, int status, double seconds) noexcept;
@@ -67,6 +79,7 @@ class Metrics {
   std::vector<std::unique_ptr<EntrypointMetrics>> entrypoints_;
   Histogram gil_wait_;
   Histogram gil_hold_;
+  Histogram worker_transport_;
 };
 
 }  // namespace mvi::metrics

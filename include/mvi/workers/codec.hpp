@@ -16,9 +16,15 @@ namespace mvi::workers {
 std::string encode_call(std::uint64_t id, const exec::Call& call);
 exec::Call decode_call(const Frame& frame, std::uint64_t& id);
 
-// `generation`: the parameters generation the worker had applied when the call started.
-std::string encode_result(std::uint64_t id, const exec::CallResult& result, std::uint64_t generation);
-exec::CallResult decode_result(const Frame& frame, std::uint64_t& id, std::uint64_t& generation);
+// What a worker says besides the result: the parameters generation it had applied when the call
+// started, and the seconds it spent on the call (from reading its frame to writing the result).
+struct ResultInfo {
+  std::uint64_t id = 0;
+  std::uint64_t generation = 0;
+  double worker_seconds = 0;
+};
+std::string encode_result(const ResultInfo& info, const exec::CallResult& result);
+exec::CallResult decode_result(const Frame& frame, ResultInfo& info);
 
 nlohmann::ordered_json encode_record(const logs::Record& record);
 logs::Record decode_record(const nlohmann::ordered_json& header);

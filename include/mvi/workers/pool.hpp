@@ -16,6 +16,7 @@
 
 #include "mvi/exec/invoker.hpp"
 #include "mvi/logs/record.hpp"
+#include "mvi/metrics/metrics.hpp"
 #include "mvi/state/notification_store.hpp"
 
 namespace mvi::workers {
@@ -67,6 +68,8 @@ class WorkerPool final : public exec::Invoker {
   // Which entrypoints (by registry index) are async: their calls start at once in a worker, so one
   // lost with its worker is answered 502, never sent to another. Before the first submit().
   void set_async_entrypoints(std::vector<bool> async);
+  // Where the transport time of each call is recorded (/metrics). Before the first submit().
+  void set_metrics(metrics::Metrics* metrics);
   // The service's call_every jobs run in exactly one worker, moved to another if it dies.
   void start_jobs();
 

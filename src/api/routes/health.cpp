@@ -84,6 +84,8 @@ void App::on_metrics(const ContextPtr& ctx, const Match&) {
   g.http_server_errors = counters_.server_errors.load();
   g.log_lines_dropped = logs::dropped_lines();
   g.notifications_dropped = deps_.notifications.dropped();
+  for (auto& w : service->invoker->workers())
+    g.workers.push_back({w.index, w.busy, w.rss_bytes, std::move(w.restarts_by_cause)});
   Response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = service->metrics->render(g);
