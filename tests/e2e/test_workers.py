@@ -96,22 +96,29 @@ def test_calls_run_in_worker_processes_not_in_the_front(start_service):
     assert count and int(count.group(1)) >= 4, metrics
 
 
+def healthy_load(svc, connections, calls, statuses):
+    """Starts `connections` threads that each POST /whoami `calls` times on one keep-alive connection,
+    appending every status to `statuses`; returns the threads."""
+
+    def caller():
+        conn = svc.connection(timeout=15)
+        try:
+            for _ in range(calls):
+                statuses.append(svc.request("POST", "/whoami", json={}, conn=conn).status)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=caller) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    return threads
+
+
 def run_with_healthy_load(svc, path, payload, request_id):
     """POST `path` while two connections call a healthy entrypoint 25 times each; returns (answer, seconds,
     the healthy statuses)."""
     healthy = []
-
-    def hammer():
-        conn = svc.connection(timeout=10)
-        try:
-            for _ in range(25):
-                healthy.append(svc.request("POST", "/whoami", json={}, conn=conn).status)
-        finally:
-            conn.close()
-
-    threads = [threading.Thread(target=hammer) for _ in range(2)]
-    for t in threads:
-        t.start()
+    threads = healthy_load(svc, 2, 25, healthy)
     started = time.monotonic()
     r = svc.request("POST", path, json=payload, headers={"X-Request-ID": request_id}, timeout=20)
     elapsed = time.monotonic() - started
@@ -223,19 +230,7 @@ def test_max_requests_recycles_workers_without_a_failed_call(start_service):
     svc = start(start_service, "--max-requests", "20", "--max-requests-jitter", "5")
     assert wait_until(lambda: all_running(svc), 10), status(svc)
     statuses = []
-
-    def caller():
-        conn = svc.connection(timeout=15)
-        try:
-            for _ in range(50):
-                statuses.append(svc.request("POST", "/whoami", json={}, conn=conn).status)
-        finally:
-            conn.close()
-
-    threads = [threading.Thread(target=caller) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
+    for t in healthy_load(svc, 4, 50, statuses):
         t.join(60)
     assert len(statuses) == 200 and set(statuses) == {200}, [s for s in statuses if s != 200][:5]
     workers = wait_until(lambda: all_running(svc), 5)
