@@ -43,6 +43,11 @@ def start():
     ready.wait(10)
 
 
+def running_loop():
+    """The runtime's event loop while it runs (services with async entrypoints or jobs), else None."""
+    return _loop if _thread is not None and _thread.is_alive() else None
+
+
 def _drain(loop):
     pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
     for task in pending:

@@ -76,6 +76,7 @@ class Service:
         self._wrappers = {}  # name -> the validating callable the decorator returned
         self._classes = []  # the export's "classes": type descriptions' `ref` index it; only ever grows
         self._jobs = {}
+        self._lifespan = {"startup": [], "shutdown": []}
         self._parameter_names = set()
 
     def _reset(self):
@@ -189,6 +190,29 @@ class Service:
 
         return register
 
+    # ---- life cycle ----
+
+    def on_startup(self, func: F) -> F:
+        """`@service.on_startup`: under the runtime, called once after the service file is imported and before the
+        service is ready, in every interpreter (each worker process); an exception stops the start. Takes no
+        arguments (or only ones with defaults), may be `async def`; returned unchanged. Plain `import` runs nothing."""
+        return self._lifespan_hook("startup", func)
+
+    def on_shutdown(self, func: F) -> F:
+        """`@service.on_shutdown`: under the runtime, called when an interpreter stops (SIGTERM, a recycled worker),
+        after its last call, bounded by the graceful timeout; an exception is logged and the others still run."""
+        return self._lifespan_hook("shutdown", func)
+
+    def _lifespan_hook(self, phase, func):
+        _check(callable(func), TypeError, f"on_{phase} takes a function: @service.on_{phase}")
+        name = _function_name(func, f"on_{phase} function")
+        for p in inspect.signature(func).parameters.values():
+            _check(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD), TypeError,
+                   f"on_{phase} function {name!r}: parameter {p.name!r} has no default; it is called without arguments")
+        with self._lock:
+            self._lifespan[phase].append(func)
+        return func
+
     # ---- parameters and monitoring ----
 
     def add_parameter(self, name: str, value: Any, *, expose: bool = True, monitor: bool = False,
@@ -271,6 +295,8 @@ class Service:
                 "entrypoints": [dict(e, params=[dict(p) for p in e["params"]]) for e in self._entrypoints.values()],
                 "jobs": [dict(j) for j in self._jobs.values()],
                 "classes": list(self._classes),
+                "startup": list(self._lifespan["startup"]),
+                "shutdown": list(self._lifespan["shutdown"]),
             }
 
 

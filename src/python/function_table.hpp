@@ -21,6 +21,7 @@ struct FunctionTable {
   pybind11::object format_exception;        // traceback.format_exception
   pybind11::object schedule_coroutine;      // mvi._runtime_loop.schedule: async entrypoints on the one loop
   pybind11::object jobs;                    // the exported periodic jobs (a list of dicts)
+  pybind11::object startup, shutdown;       // @service.on_startup / on_shutdown functions (lists)
   pybind11::object is_coroutine;            // inspect.iscoroutine
   pybind11::object to_jsonable;             // mvi._encode.to_jsonable: return values C++ does not know
   pybind11::object datetime_type, date_type, time_type, uuid_type;

@@ -61,6 +61,7 @@ struct PythonHost::Impl {
   PyThreadState* main_state = nullptr;  // set while the main thread has released the GIL
   bool finalized = false;
   nlohmann::ordered_json exported;  // what load_service() read, as plain data
+  bool started_up = false;          // run_startup() succeeded: finalize() runs the shutdown functions
 };
 
 namespace {
@@ -181,6 +182,8 @@ registry::Registry PythonHost::load_service() {
       }
     }
     t.jobs = exported.contains("jobs") ? py::object(exported["jobs"]) : py::list();
+    t.startup = exported.contains("startup") ? py::object(exported["startup"]) : py::list();
+    t.shutdown = exported.contains("shutdown") ? py::object(exported["shutdown"]) : py::list();
     if (exported.contains("classes"))
       for (py::handle cls : exported["classes"]) t.classes.push_back(py::reinterpret_borrow<py::object>(cls));
     registry::Registry registry = registry::parse_registry(plain);
@@ -208,6 +211,16 @@ std::unique_ptr<exec::Invoker> PythonHost::start_executors(const registry::Regis
   return invoker;
 }
 
+void PythonHost::run_startup() {
+  auto& t = impl_->table;
+  try {
+    if (t.startup && py::len(t.startup) > 0) py::module_::import("mvi._lifespan").attr("startup")(t.startup);
+    impl_->started_up = true;
+  } catch (py::error_already_set& e) {
+    throw core::Error::load_failed(format_traceback(t, e));
+  }
+}
+
 void PythonHost::start_jobs() {
   if (!impl_->table.jobs || py::len(impl_->table.jobs) == 0) return;
   if (impl_->main_state) PyEval_RestoreThread(impl_->main_state);
@@ -225,6 +238,15 @@ void PythonHost::finalize() {
   impl_->finalized = true;
   if (impl_->main_state) PyEval_RestoreThread(impl_->main_state);
   impl_->main_state = nullptr;
+  // Shutdown functions first, while the event loop still runs (an async one may need it); only after a
+  // start-up that ran (not for --check, nor after a failed start).
+  if (impl_->started_up && impl_->table.shutdown && py::len(impl_->table.shutdown) > 0) {
+    try {
+      py::module_::import("mvi._lifespan").attr("shutdown")(impl_->table.shutdown);
+    } catch (py::error_already_set& e) {
+      logs::runtime().warn("running the on_shutdown functions: {}", exception_summary(e));
+    }
+  }
   try {
     // Cancels the jobs and async calls still running and joins the loop thread (bounded).
     if (py::module_::import("sys").attr("modules").contains("mvi._runtime_loop"))

@@ -338,6 +338,7 @@ int run(int argc, const char* const* argv) {
       pool->set_async_entrypoints(std::move(async));
     } else {
       registry = host->load_service();
+      host->run_startup();
     }
   } catch (const core::Error& e) {
     lifecycle.set(core::LifeState::failed);

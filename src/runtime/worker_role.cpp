@@ -108,6 +108,7 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
                                      python::find_package_dir(executable)},
                  context);
     registry = host->load_service();
+    host->run_startup();
   } catch (const core::Error& e) {
     channel.send(FrameType::load_failed, Json{{"traceback", e.what()}});
     leave(e.exit_code());  // a half-imported module may have started threads: no finalisation

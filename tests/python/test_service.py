@@ -63,7 +63,7 @@ def test_export_format():
         pass
 
     export = service._export()
-    assert set(export) == {"entrypoints", "jobs", "classes"}
+    assert set(export) == {"entrypoints", "jobs", "classes", "startup", "shutdown"}
     assert export["classes"] == []
     one, two = export["entrypoints"]
     assert one == {
@@ -255,3 +255,64 @@ def test_entrypoint_with_empty_parentheses():
 
     assert service.ping() == "pong"
     assert service._export()["entrypoints"][0]["method"] == "POST"
+
+
+# ---- life cycle ----
+
+
+def test_lifespan_functions_are_returned_unchanged_not_run_and_exported_in_order():
+    calls = []
+
+    @service.on_startup
+    def first():
+        calls.append("first")
+
+    @service.on_startup
+    async def second():
+        calls.append("second")
+
+    @service.on_shutdown
+    def bye(timeout: float = 1.0):
+        calls.append("bye")
+
+    assert callable(first) and first.__name__ == "first"
+    assert calls == [], "plain python never runs them"
+    exported = service._export()
+    assert exported["startup"] == [first, second]
+    assert exported["shutdown"] == [bye]
+
+
+def test_lifespan_runner_runs_sync_and_async_and_logs_shutdown_errors(caplog):
+    from mvi import _lifespan
+
+    calls = []
+
+    async def warm():
+        await asyncio.sleep(0)
+        calls.append("warm")
+
+    def broken():
+        raise ValueError("boom")
+
+    _lifespan.startup([lambda: calls.append("sync"), warm])
+    assert calls == ["sync", "warm"]
+    with caplog.at_level("ERROR", logger="mvi.runtime"):
+        _lifespan.shutdown([broken, lambda: calls.append("after")])
+    assert calls[-1] == "after", "a failing shutdown function does not stop the next"
+    assert "on_shutdown function 'broken' raised" in caplog.text
+    with pytest.raises(ValueError, match="boom"):
+        _lifespan.startup([broken, lambda: calls.append("never")])
+    assert "never" not in calls
+
+
+@pytest.mark.parametrize("decorator", ["on_startup", "on_shutdown"])
+def test_lifespan_errors(decorator):
+    register = getattr(service, decorator)
+    with pytest.raises(TypeError, match=f"on_{decorator[3:]}"):
+        register(42)
+
+    def needs(x):
+        pass
+
+    with pytest.raises(TypeError, match="parameter 'x' has no default"):
+        register(needs)

@@ -61,6 +61,11 @@ class PythonHost {
   std::unique_ptr<exec::Invoker> start_executors(const registry::Registry& registry, int threads,
                                                  std::size_t queue_limit, metrics::Metrics* metrics);
 
+  // Runs the service's @service.on_startup functions (after load_service, before the executors start).
+  // Throws core::Error(load_failed) with the traceback when one raises. finalize() then runs the
+  // on_shutdown functions first.
+  void run_startup();
+
   // Schedules the service's @service.call_every jobs on the event loop; once the service is ready.
   void start_jobs();
 
