@@ -346,6 +346,22 @@ def test_jobs_run_in_exactly_one_worker(start_service):
     assert moved, svc.describe()
 
 
+def test_a_worker_that_registers_a_different_service_is_refused(start_service, tmp_path):
+    drift = SERVICES_DIR / "workers_drift" / "service.py"
+    svc = start_service.start(drift, "--workers", "2", "--restart-backoff", "5", "--drain-delay", "0",
+                              env={"DRIFT_COUNTER": str(tmp_path / "count")})
+    assert svc.wait_for_output(r"worker 1 \(pid \d+\) registered a different service than the first worker", 10), \
+        svc.describe()
+    workers = wait_until(lambda: [w for w in status(svc)["workers"] if w["state"] == "FAILED"], 5)
+    assert workers and workers[0]["index"] == 1, status(svc)["workers"]
+    assert "was refused" in workers[0]["last_exit"], workers
+    assert re.search(r'mvi_worker_restarts_total{worker="1",cause="refused"} 1', svc.request("GET", "/metrics").text)
+    # The first worker's service is the one served, and it still answers.
+    r = svc.request("POST", "/answer_1", json={})
+    assert (r.status, r.body) == (200, 1), r
+    assert svc.request("POST", "/answer_2", json={}).status == 404
+
+
 def test_a_service_that_cannot_import_exits_non_zero_with_its_traceback(start_service):
     svc = start_service.start(IMPORT_ERROR, "--workers", "2", wait=False)
     code = svc.wait(20)
