@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <unordered_map>
 
 #include "mvi/api/app.hpp"
@@ -64,6 +65,33 @@ class ParameterMirror {
   std::unordered_map<std::string, std::uint64_t> applied_;
   std::uint64_t generation_ = 0;
   std::shared_ptr<const Json> snapshot_;
+};
+
+// The tokens of the calls the front may cancel (async ones), by call id: added by the main thread,
+// removed by whichever thread completes the call. Thread-safe.
+class CancellableCalls {
+ public:
+  void add(std::uint64_t id, std::shared_ptr<core::CancelToken> token) {
+    std::lock_guard lock(mutex_);
+    tokens_.emplace(id, std::move(token));
+  }
+  void remove(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    tokens_.erase(id);
+  }
+  // A call already answered is no longer here: its late cancel does nothing.
+  void cancel(std::uint64_t id) {
+    std::shared_ptr<core::CancelToken> token;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = tokens_.find(id); it != tokens_.end()) token = it->second;
+    }
+    if (token) token->cancel();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<core::CancelToken>> tokens_;
 };
 
 }  // namespace
@@ -121,6 +149,7 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
   // The front bounds the queue; the executors here see at most --threads calls at a time.
   auto invoker = host->start_executors(registry, cfg.threads, cfg.limits.queue_limit + 1024, nullptr);
   ParameterMirror mirror(parameters);
+  CancellableCalls cancellable;
   workers::Frame frame;
   bool stop = false;
   while (!stop && channel.receive(frame)) {
@@ -142,14 +171,18 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
           const std::uint64_t generation = mirror.generation();
           call.parameters = mirror.snapshot();
           call.on_start = [&started, id](std::size_t executor) { started.mark(executor, id); };
+          if (call.cancel) cancellable.add(id, call.cancel);
           const auto read_at = std::chrono::steady_clock::now();
-          const bool accepted = invoker->submit(std::move(call), [&channel, id, generation, read_at](exec::CallResult r) {
+          const bool accepted = invoker->submit(std::move(call), [&channel, &cancellable, id, generation,
+                                                                   read_at](exec::CallResult r) {
+            cancellable.remove(id);
             const std::chrono::duration<double> took = std::chrono::steady_clock::now() - read_at;
             channel.send(workers::encode_result({id, generation, took.count()}, r));
           });
           if (!accepted) channel.send(workers::encode_result({id, generation, 0}, exec::CallResult::unavailable()));
           break;
         }
+        case FrameType::cancel: cancellable.cancel(frame.header.at("id").get<std::uint64_t>()); break;
         case FrameType::start_jobs: host->start_jobs(); break;
         case FrameType::stop: stop = true; break;
         default: logs::runtime().error("worker: unexpected frame type {} from the front", static_cast<int>(frame.type));

@@ -58,6 +58,8 @@ std::string encode_call(std::uint64_t id, const exec::Call& call) {
                  {"request_id", call.request_id},
                  {"args", call.args},
                  {"notes", std::move(notes)}};
+  // A call the HTTP side watches (an async one) can be cancelled later by a `cancel` frame.
+  if (call.cancel && call.cancel->watch_requested()) header["cancellable"] = true;
   return encode_frame(FrameType::call, header, blobs);
 }
 
@@ -70,6 +72,7 @@ exec::Call decode_call(const Frame& frame, std::uint64_t& id) {
     call.entrypoint_name = h.at("name").get<std::string>();
     call.request_id = h.at("request_id").get<std::string>();
     call.args = h.at("args");
+    if (h.value("cancellable", false)) call.cancel = std::make_shared<core::CancelToken>();
     for (const auto& note : h.at("notes")) call.notes.push_back(note_from_json(note, frame.blobs));
     return call;
   } catch (const nlohmann::json::exception& e) {

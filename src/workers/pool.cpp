@@ -27,8 +27,21 @@ bool client_left(const Pending& p, Clock::time_point now) {
 
 void WorkerPool::Impl::send_all(std::vector<Send>& sends) {
   // A send that fails means the worker is gone: its supervisor answers the call when it sees the end.
-  for (auto& s : sends) s.channel->send(*s.frame);
+  for (auto& s : sends) {
+    s.channel->send(*s.frame);
+    forward_cancel(s.cancel, s.channel, s.id);
+  }
   sends.clear();
+}
+
+void WorkerPool::Impl::forward_cancel(const std::shared_ptr<core::CancelToken>& token,
+                                      const std::shared_ptr<Channel>& channel, std::uint64_t id) {
+  // Only watched calls (async ones) can be cancelled once sent; the hook runs on the thread that
+  // cancels (an I/O thread) and only writes a small frame. Cleared when the result arrives.
+  if (!token || !token->watch_requested()) return;
+  token->on_cancel([weak = std::weak_ptr<Channel>(channel), id] {
+    if (auto ch = weak.lock()) ch->send(FrameType::cancel, nlohmann::ordered_json{{"id", id}});
+  });
 }
 
 void WorkerPool::Impl::dispatch_locked(Slot& slot, std::vector<Send>& sends, std::vector<Pending>& dropped) {
@@ -43,7 +56,7 @@ void WorkerPool::Impl::dispatch_locked(Slot& slot, std::vector<Send>& sends, std
       continue;
     }
     p.sent_at = now;
-    sends.push_back({slot.channel, p.frame});
+    sends.push_back({slot.channel, p.frame, p.cancel, p.id});
     const std::uint64_t id = p.id;
     slot.in_flight.emplace(id, std::move(p));
   }
@@ -159,9 +172,11 @@ bool WorkerPool::submit(exec::Call call, exec::Completion done) {
   auto channel = best->channel;
   auto frame = p.frame;
   const std::uint64_t id = p.id;
+  auto token = p.cancel;
   best->in_flight.emplace(id, std::move(p));
   lock.unlock();
   channel->send(*frame);
+  Impl::forward_cancel(token, channel, id);
   return true;
 }
 

@@ -91,6 +91,8 @@ struct Slot {
 struct Send {
   std::shared_ptr<Channel> channel;
   std::shared_ptr<const std::string> frame;
+  std::shared_ptr<core::CancelToken> cancel;  // forwarded to the worker once sent (an async call)
+  std::uint64_t id = 0;
 };
 
 }  // namespace pool_detail
@@ -139,6 +141,8 @@ struct WorkerPool::Impl {
   // between calls; the rest wait here, where any worker can take them.
   std::size_t capacity() const { return static_cast<std::size_t>(options.threads) * 2; }
   static void send_all(std::vector<Send>& sends);
+  static void forward_cancel(const std::shared_ptr<core::CancelToken>& token, const std::shared_ptr<Channel>& channel,
+                             std::uint64_t id);
   void watch();
   void recycle_locked(Slot& slot, const std::string& why, std::vector<std::shared_ptr<Channel>>& stops);
   std::uint64_t next_recycle_after();

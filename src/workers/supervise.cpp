@@ -175,6 +175,7 @@ void WorkerPool::Impl::on_result(Slot& slot, Frame& frame) {
     auto it = slot.in_flight.find(id);
     if (it == slot.in_flight.end()) throw std::runtime_error("a result for unknown call " + std::to_string(id));
     done = std::move(it->second.done);
+    if (it->second.cancel) it->second.cancel->clear_hook();
     if (transport) {
       const std::chrono::duration<double> round_trip = Clock::now() - it->second.sent_at;
       transport->observe(std::max(0.0, round_trip.count() - info.worker_seconds));
@@ -277,7 +278,10 @@ void WorkerPool::Impl::on_end(Slot& slot, const std::string& how) {
   }
   if (was_jobs && !jobs.empty()) logs::runtime().info("the periodic jobs move to another worker");
   for (auto& ch : jobs) ch->send(FrameType::start_jobs, Json::object());
-  for (auto& [id, call] : lost) call.done(exec::CallResult::worker_lost(cause_text));
+  for (auto& [id, call] : lost) {
+    if (call.cancel) call.cancel->clear_hook();
+    call.done(exec::CallResult::worker_lost(cause_text));
+  }
 }
 
 void WorkerPool::Impl::recycle_locked(Slot& slot, const std::string& why, std::vector<std::shared_ptr<Channel>>& stops) {

@@ -6,6 +6,7 @@ jobs run in exactly one worker; a service that cannot import exits non-zero with
 import os
 import re
 import signal
+import socket
 import threading
 import time
 
@@ -245,6 +246,22 @@ def test_max_requests_recycles_workers_without_a_failed_call(start_service):
     recycles = re.findall(r'mvi_worker_restarts_total{worker="\d",cause="recycle"} (\d+)', svc.request("GET", "/metrics").text)
     assert sum(map(int, recycles)) >= 6, recycles
     assert "ERROR" not in svc.output(), svc.describe()
+
+
+def test_an_async_call_in_a_worker_is_cancelled_when_its_client_leaves(start_service):
+    svc = start(start_service)
+    assert wait_until(lambda: all_running(svc), 10), status(svc)
+    body = b'{"seconds": 30}'
+    s = socket.create_connection(("127.0.0.1", svc.port), timeout=5)
+    s.sendall(b"POST /wait_async HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+              + str(len(body)).encode() + b"\r\n\r\n" + body)
+    time.sleep(0.3)
+    s.close()
+    assert svc.wait_for_output(r"WARNING +workers: wait_async cancelled in \d+", 5), svc.describe()
+    cancelled = wait_until(lambda: re.search(r'mvi_entrypoint_cancelled_total{entrypoint="wait_async"} 1',
+                                             svc.request("GET", "/metrics").text), 5)
+    assert cancelled, svc.request("GET", "/metrics").text
+    assert status(svc)["executors"]["running"] == [], "the worker is free again"
 
 
 def test_ready_is_503_while_no_worker_runs(start_service):

@@ -30,6 +30,7 @@ enum class FrameType : std::uint8_t {
   parameter = 22,   // {name, value, generation}
   start_jobs = 23,  // this worker runs the service's call_every jobs
   stop = 24,        // finish running calls, run shutdown functions, exit 0
+  cancel = 25,      // {id}: the call's client left or was answered 504: drop it, or cancel its coroutine
 };
 
 struct Frame {

@@ -1,6 +1,7 @@
 """Scenario: isolated mode (--workers N). Entrypoints that kill their process in the ways user code does
 (a C extension's segfault, os._exit, an import that fails on demand), a healthy one that names its process,
 one that reports the parameter it sees, and a periodic job that counts its runs in its log."""
+import asyncio
 import ctypes
 import logging
 import os
@@ -60,6 +61,16 @@ def allocate(mib: int, hold: float = 2.0) -> int:
     block = b"\x01" * (mib << 20)  # written byte by byte: resident at once
     time.sleep(hold)
     return len(block)
+
+
+@service.entrypoint
+async def wait_async(seconds: float) -> str:
+    try:
+        await asyncio.sleep(seconds)
+    except asyncio.CancelledError:
+        log.warning("wait_async cancelled in %d", os.getpid())
+        raise
+    return "done"
 
 
 @service.entrypoint
