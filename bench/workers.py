@@ -6,6 +6,8 @@ a multi-process server must be free to use every CPU, so wrk shares the machine 
   cpu      a CPU-bound pure-Python entrypoint (bench/services/mvi_cpu, about 1 ms per call) at 8 connections:
            in-process (--workers 0 --threads 1), --workers 2, and FastAPI under gunicorn with 2 uvicorn workers
   hello    the seed hello at 32 connections: in-process against --workers 1 (throughput and p99)
+  floats   the sum of 100,000 floats (a 2 MB JSON body to an ndarray) at 1 connection: in-process, --workers 1,
+           and FastAPI (uvicorn, one process, List[float])
   ceiling  the machine's own scaling: the same loop in one plain python3 process, then in two at once, no server
            (on a shared VM the second core may give much less than a core; the cpu ratio is read against this)
 Ratios are the figures to read; absolute numbers move with the machine. Usage:
@@ -15,6 +17,7 @@ Ratios are the figures to read; absolute numbers move with the machine. Usage:
 import argparse
 import json
 import os
+import random
 import shutil
 import signal
 import statistics
@@ -25,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import HOST, PAYLOADS, SERVICES, free_port, machine_info, parse_wrk  # noqa: E402
+from run import FLOATS, HOST, PAYLOADS, SERVICES, free_port, machine_info, parse_wrk  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = "/usr/bin/python3"
@@ -78,6 +81,18 @@ def gunicorn():
     return Server(argv, port)
 
 
+def uvicorn():
+    port = free_port()
+    argv = [PYTHON, "-m", "uvicorn", "fastapi_app:app", "--app-dir", str(SERVICES), "--host", HOST, "--port",
+            str(port), "--log-level", "warning", "--workers", "1"]
+    return Server(argv, port)
+
+
+def floats_body():
+    rng = random.Random(20240501)  # the same values as bench/run.py's floats workload
+    return {"values": [rng.uniform(-1000.0, 1000.0) for _ in range(FLOATS)]}
+
+
 def wrk(port, path, body, conns, seconds):
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(body, f)
@@ -98,6 +113,9 @@ ROWS = {
     "cpu FastAPI gunicorn -w 2": (lambda b: gunicorn(), "/spin", {"n": SPIN_N}, 8),
     "hello in-process": (lambda b: mvi(b, "mvi_hello"), "/hello", {"name": "Ada"}, 32),
     "hello --workers 1": (lambda b: mvi(b, "mvi_hello", "--workers", "1"), "/hello", {"name": "Ada"}, 32),
+    "floats in-process": (lambda b: mvi(b, "mvi_floats"), "/total", "floats", 1),
+    "floats --workers 1": (lambda b: mvi(b, "mvi_floats", "--workers", "1"), "/total", "floats", 1),
+    "floats FastAPI": (lambda b: uvicorn(), "/total_list", "floats", 1),
 }
 
 
@@ -134,6 +152,7 @@ def main():
     if any("gunicorn" in k for k in rows) and not shutil.which("gunicorn") and \
             subprocess.run([PYTHON, "-c", "import gunicorn"], capture_output=True).returncode != 0:
         raise SystemExit("python3-gunicorn is not installed (scripts/setup.sh installs it)")
+    floats = floats_body() if any(v[2] == "floats" for v in rows.values()) else None
     samples = {k: [] for k in rows}
     ceiling = []
     for rep in range(opts.repeats):
@@ -142,6 +161,7 @@ def main():
         print(f"[{rep + 1}/{opts.repeats}] ceiling: 1 process {one:.0f} calls/s, 2 processes {two:.0f} calls/s "
               f"({two / one:.2f}×)", flush=True)
         for key, (start, path, body, conns) in rows.items():
+            body = floats if body == "floats" else body
             server = start(opts.bin)
             try:
                 if opts.warmup:
@@ -173,6 +193,8 @@ def main():
     ratio("cpu --workers 2", "cpu in-process")
     ratio("cpu --workers 2", "cpu FastAPI gunicorn -w 2")
     ratio("hello --workers 1", "hello in-process")
+    ratio("floats --workers 1", "floats in-process")
+    ratio("floats --workers 1", "floats FastAPI")
 
 
 if __name__ == "__main__":
