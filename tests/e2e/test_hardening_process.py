@@ -128,10 +128,15 @@ def can_unshare_pid():
     return probe.returncode == 0
 
 
+# Isolated mode too (issue 13): the front as PID 1 starts, supervises and reaps its workers.
+MODES = pytest.mark.parametrize("process_mode", [[], ["--workers", "2"]], ids=["in-process", "workers"])
+
+
 @pytest.mark.skipif(not can_unshare_pid(), reason="needs root and unshare -pf --mount-proc (util-linux)")
-def test_works_as_pid_1(request, runtime_bin):
+@MODES
+def test_works_as_pid_1(request, runtime_bin, process_mode):
     argv = ["unshare", "-pf", "--mount-proc", runtime_bin, "--host", "127.0.0.1", "--port", "0",
-            "--drain-delay", "0", str(SERVICE)]
+            "--drain-delay", "0", *process_mode, str(SERVICE)]
     svc = spawn(request, argv, REPO, {"MVI_RUNTIME_BIN": runtime_bin})
     svc.wait_listening()
     child = namespace_child(svc.proc.pid)
@@ -165,7 +170,8 @@ def readable_by_nobody(paths):
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv (util-linux)")
-def test_runs_as_nobody_from_a_read_only_folder(request, runtime_bin):
+@MODES
+def test_runs_as_nobody_from_a_read_only_folder(request, runtime_bin, process_mode):
     # Not pytest's tmp_path: its parent folders are private to root.
     tmp_path = Path(tempfile.mkdtemp(prefix="mvi-nobody-"))
     request.addfinalizer(lambda: shutil.rmtree(tmp_path, ignore_errors=True))
@@ -187,7 +193,7 @@ def test_runs_as_nobody_from_a_read_only_folder(request, runtime_bin):
                    | (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH if path.is_dir() else 0))
 
     argv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-            str(binary), "--host", "127.0.0.1", "--port", "0", "--drain-delay", "0", "service.py"]
+            str(binary), "--host", "127.0.0.1", "--port", "0", "--drain-delay", "0", *process_mode, "service.py"]
     # Bytecode writing stays on: Python must cope with a folder it cannot write to.
     env = {"MVI_PYTHON_PACKAGE_DIR": str(package), "PYTHONDONTWRITEBYTECODE": None, "HOME": "/nonexistent",
            "PYTHONPATH": None}
