@@ -387,6 +387,37 @@ def test_a_service_that_cannot_import_exits_non_zero_with_its_traceback(start_se
     assert "Traceback" in svc.output(), svc.describe()
 
 
+def test_workers_end_when_the_front_is_killed(start_service):
+    # The OOM killer or `kill -9` ends the front without a word: its workers must not live on.
+    svc = start(start_service)
+    assert wait_until(lambda: all_running(svc), 10), status(svc)
+    pids = [w["pid"] for w in status(svc)["workers"]]
+    outcome = []
+
+    def slow_call():
+        try:
+            outcome.append(svc.request("POST", "/whoami", json={"delay": 30}, timeout=5))
+        except OSError as exc:  # the front died with the connection open
+            outcome.append(exc)
+
+    busy = threading.Thread(target=slow_call)
+    busy.start()  # one worker is inside a call when the front dies
+    time.sleep(0.2)
+    svc.proc.kill()
+    svc.wait(5)
+
+    def gone(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] == "Z"  # ended; its new parent reaps it
+        except OSError:
+            return True
+
+    assert wait_until(lambda: all(gone(pid) for pid in pids), 5), [(pid, gone(pid)) for pid in pids]
+    busy.join(10)
+    assert outcome and isinstance(outcome[0], OSError), outcome
+
+
 def test_sigterm_stops_the_workers_and_exits_0(start_service):
     svc = start(start_service)
     assert wait_until(lambda: all_running(svc), 10), status(svc)
