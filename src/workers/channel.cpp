@@ -63,21 +63,24 @@ bool Channel::send(std::string_view bytes) {
 
 bool Channel::read_exact(char* data, std::size_t n) {
   while (n > 0) {
-    if (offset_ == buffer_.size()) {
-      buffer_.resize(64 * 1024);
-      offset_ = 0;
+    if (begin_ == end_) {
+      // A large remainder goes straight into its destination; small frames are read ahead, many per recv.
+      const bool direct = n >= kReadAhead;
       ssize_t got;
-      do got = ::recv(fd_, buffer_.data(), buffer_.size(), 0);
+      do got = ::recv(fd_, direct ? data : buffer_.get(), direct ? n : kReadAhead, 0);
       while (got < 0 && errno == EINTR);
-      if (got <= 0) {
-        buffer_.clear();
-        return false;
+      if (got <= 0) return false;
+      if (direct) {
+        data += got;
+        n -= static_cast<std::size_t>(got);
+        continue;
       }
-      buffer_.resize(static_cast<std::size_t>(got));
+      begin_ = 0;
+      end_ = static_cast<std::size_t>(got);
     }
-    const std::size_t take = std::min(n, buffer_.size() - offset_);
-    std::memcpy(data, buffer_.data() + offset_, take);
-    offset_ += take;
+    const std::size_t take = std::min(n, end_ - begin_);
+    std::memcpy(data, buffer_.get() + begin_, take);
+    begin_ += take;
     data += take;
     n -= take;
   }
@@ -89,22 +92,22 @@ bool Channel::receive(Frame& frame) {
   if (!read_exact(len, 4)) return false;
   const std::uint32_t size = get_u32(len);
   if (size < 5 || size > kMaxFrameBytes) return false;
-  std::string body(size, '\0');
-  if (!read_exact(body.data(), size)) return false;
+  std::unique_ptr<char[]> body(new char[size]);  // not zeroed: every byte is read into it
+  if (!read_exact(body.get(), size)) return false;
   frame.type = static_cast<FrameType>(static_cast<unsigned char>(body[0]));
-  const std::uint32_t text_size = get_u32(body.data() + 1);
+  const std::uint32_t text_size = get_u32(body.get() + 1);
   if (text_size > size - 5) return false;
   frame.blobs.clear();
   // Our own peer wrote it; the depth bound only has to keep a corrupt frame from recursing deeply.
-  auto parsed = parse_json(std::string_view(body.data() + 5, text_size), 100000);
+  auto parsed = parse_json(std::string_view(body.get() + 5, text_size), 100000);
   if (!parsed.value) return false;
   frame.header = std::move(*parsed.value);
   for (std::size_t at = 5 + text_size; at < size;) {
     if (size - at < 4) return false;
-    const std::uint32_t n = get_u32(body.data() + at);
+    const std::uint32_t n = get_u32(body.get() + at);
     at += 4;
     if (n > size - at) return false;
-    frame.blobs.emplace_back(body.data() + at, n);
+    frame.blobs.emplace_back(body.get() + at, n);
     at += n;
   }
   return true;

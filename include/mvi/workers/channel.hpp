@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -68,10 +69,15 @@ class Channel {
  private:
   bool read_exact(char* data, std::size_t n);
 
+  static constexpr std::size_t kReadAhead = 64 * 1024;
+
   int fd_;
   std::mutex send_mutex_;
-  std::string buffer_;  // read-ahead; reader thread only
-  std::size_t offset_ = 0;
+  // Read-ahead, allocated once and never cleared (a per-read resize would zero 64 KiB per frame):
+  // bytes [begin_, end_) are received and not yet consumed. Reader thread only.
+  std::unique_ptr<char[]> buffer_{new char[kReadAhead]};
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
 };
 
 }  // namespace mvi::workers
