@@ -19,9 +19,6 @@ namespace mvi::python {
 namespace {
 
 constexpr std::size_t kMaxBatch = 16;
-// Calls that waited longer than this are probed for a departed client before they run; shorter waits
-// are the normal queueing of a busy server, not worth a system call.
-constexpr auto kProbeAfter = std::chrono::milliseconds(20);
 
 // Holds the GIL for a scope with the executor's kept thread state; released on every exit path,
 // exceptions included, so a failing call can never leave the GIL taken.
@@ -231,8 +228,7 @@ void InProcessInvoker::run_worker(std::size_t index) {
       // The client left (or the deadline answered) while the call waited: Python never sees it. A call
       // that waited long enough for a client to give up is probed (one non-blocking peek at its socket).
       const auto& token = item.call.cancel;
-      if (token && (token->cancelled() ||
-                    (std::chrono::steady_clock::now() - item.queued_at > kProbeAfter && token->client_gone()))) {
+      if (token && token->abandoned(std::chrono::steady_clock::now() - item.queued_at)) {
         complete(item, exec::CallResult::cancelled());
         continue;
       }

@@ -31,6 +31,7 @@
 #include "mvi/state/notification_store.hpp"
 #include "mvi/state/parameter_store.hpp"
 #include "mvi/workers/pool.hpp"
+#include "exit.hpp"
 #include "worker_role.hpp"
 
 namespace mvi::runtime {
@@ -46,13 +47,6 @@ struct ShutdownControl {
   int signo = 0;
   std::atomic<bool> serving{false};
 };
-
-[[noreturn]] void exit_now(int code) {
-  logs::flush();
-  std::fflush(stdout);
-  std::fflush(stderr);
-  std::_Exit(code);
-}
 
 std::string self_executable(const char* argv0) {
   std::error_code ec;

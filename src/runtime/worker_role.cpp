@@ -3,9 +3,10 @@
 // written back from whichever thread makes them (the Channel keeps frames whole).
 #include "worker_role.hpp"
 
+#include "exit.hpp"
+
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -28,12 +29,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 using workers::FrameType;
-
-[[noreturn]] void leave(int code) {
-  std::fflush(stdout);
-  std::fflush(stderr);
-  std::_Exit(code);
-}
 
 // Applies the front's parameter values to the worker's copy. A change is applied once, in generation
 // order per parameter, whatever order the frames of concurrent changes arrive in.
@@ -139,7 +134,7 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
     host->run_startup();
   } catch (const core::Error& e) {
     channel.send(FrameType::load_failed, Json{{"traceback", e.what()}});
-    leave(e.exit_code());  // a half-imported module may have started threads: no finalisation
+    exit_now(e.exit_code());  // a half-imported module may have started threads: no finalisation
   }
   channel.send(FrameType::hello, Json{{"pid", static_cast<long>(::getpid())},
                                       {"registry", host->exported()},
@@ -192,7 +187,7 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
     }
   }
   // The front went away without a stop: nobody will read what this process does; leave now.
-  if (!stop) leave(core::kExitOk);
+  if (!stop) exit_now(core::kExitOk);
   invoker->stop();
   invoker.reset();
   host->finalize();

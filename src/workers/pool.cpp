@@ -16,15 +16,6 @@
 
 namespace mvi::workers {
 
-namespace {
-
-bool client_left(const Pending& p, Clock::time_point now) {
-  const auto& token = p.cancel;
-  return token && (token->cancelled() || (now - p.queued_at > kProbeAfter && token->client_gone()));
-}
-
-}  // namespace
-
 void WorkerPool::Impl::send_all(std::vector<Send>& sends) {
   // A send that fails means the worker is gone: its supervisor answers the call when it sees the end.
   for (auto& s : sends) {
@@ -51,7 +42,7 @@ void WorkerPool::Impl::dispatch_locked(Slot& slot, std::vector<Send>& sends, std
     Pending p = std::move(queue.front());
     queue.pop_front();
     queued.store(queue.size(), std::memory_order_relaxed);
-    if (client_left(p, now)) {
+    if (p.cancel && p.cancel->abandoned(now - p.queued_at)) {
       dropped.push_back(std::move(p));
       continue;
     }

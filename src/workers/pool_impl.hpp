@@ -39,10 +39,6 @@ inline const char* state_name(State s) {
   return "FAILED";
 }
 
-// A queued call whose client has gone is dropped before it is sent; one that waited this long is
-// probed (a peek at its socket) in case the client left without the server noticing yet.
-inline constexpr auto kProbeAfter = std::chrono::milliseconds(20);
-
 // A worker that ran this long before it ended restarts after the initial back-off again.
 inline constexpr auto kHealthyRun = std::chrono::seconds(30);
 

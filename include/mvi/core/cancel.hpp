@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <mutex>
 
@@ -28,6 +29,14 @@ class CancelToken {
   // waited, so a queued call whose client left is dropped without a watch per request.
   void set_probe(std::function<bool()> client_gone) { probe_ = std::move(client_gone); }
   bool client_gone() const { return probe_ && probe_(); }
+
+  // Whether a call that has waited `waited` in a queue should be dropped before it runs: it was
+  // cancelled, or it waited longer than kProbeAfter and the probe says its client has gone. Shorter
+  // waits are the normal queueing of a busy server, not worth the probe's system call.
+  static constexpr std::chrono::milliseconds kProbeAfter{20};
+  bool abandoned(std::chrono::steady_clock::duration waited) const {
+    return cancelled() || (waited > kProbeAfter && client_gone());
+  }
 
   // Whoever takes the call asks the HTTP side to watch for the client leaving while it is pending:
   // an awaited call can be stopped then. The watch costs a system call per request, so only calls
