@@ -115,6 +115,8 @@ void Server::stop_accepting() {
 
 std::size_t Server::in_flight() const { return impl_->in_flight.load(); }
 
+net::io_context& Server::io_context() { return impl_->ioc; }
+
 void Server::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;

@@ -323,7 +323,7 @@ int run(int argc, const char* const* argv) {
   registry::Registry registry;
   try {
     if (pool) {
-      auto loaded = pool->start([&parameters](const workers::Loaded& l) {
+      auto loaded = pool->start(server.io_context(), [&parameters](const workers::Loaded& l) {
         for (const auto& declaration : l.parameters) parameters.add(state::parameter_from_declaration(declaration));
       });
       registry = registry::parse_registry(loaded.registry);
@@ -392,10 +392,12 @@ int run(int argc, const char* const* argv) {
   // second for the stores to commit), then the process exits with the graceful stop's code anyway.
   const auto floor = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   ShutdownWatchdog watchdog(std::max(deadline, floor), *invoker);
-  server.stop();
+  // Isolated mode's worker links run on the server's I/O threads: there the workers stop first.
+  if (!pool) server.stop();
   invoker->stop();
   watchdog.forget_invoker();
   invoker.reset();
+  server.stop();
   if (notify_sinks) notify_sinks->stop();
   if (host) host->finalize();
   logs::runtime().info("stopped");

@@ -87,6 +87,29 @@ bool Channel::read_exact(char* data, std::size_t n) {
   return true;
 }
 
+bool decode_frame(const char* body, std::size_t size, Frame& frame) {
+  if (size < 5) return false;
+  frame.type = static_cast<FrameType>(static_cast<unsigned char>(body[0]));
+  const std::uint32_t text_size = get_u32(body + 1);
+  if (text_size > size - 5) return false;
+  frame.blobs.clear();
+  // Our own peer wrote it; the depth bound only has to keep a corrupt frame from recursing deeply.
+  auto parsed = parse_json(std::string_view(body + 5, text_size), 100000);
+  if (!parsed.value) return false;
+  frame.header = std::move(*parsed.value);
+  for (std::size_t at = 5 + text_size; at < size;) {
+    if (size - at < 4) return false;
+    const std::uint32_t n = get_u32(body + at);
+    at += 4;
+    if (n > size - at) return false;
+    frame.blobs.emplace_back(body + at, n);
+    at += n;
+  }
+  return true;
+}
+
+std::uint32_t frame_length(const char* prefix) { return get_u32(prefix); }
+
 bool Channel::receive(Frame& frame) {
   char len[4];
   if (!read_exact(len, 4)) return false;
@@ -94,23 +117,7 @@ bool Channel::receive(Frame& frame) {
   if (size < 5 || size > kMaxFrameBytes) return false;
   std::unique_ptr<char[]> body(new char[size]);  // not zeroed: every byte is read into it
   if (!read_exact(body.get(), size)) return false;
-  frame.type = static_cast<FrameType>(static_cast<unsigned char>(body[0]));
-  const std::uint32_t text_size = get_u32(body.get() + 1);
-  if (text_size > size - 5) return false;
-  frame.blobs.clear();
-  // Our own peer wrote it; the depth bound only has to keep a corrupt frame from recursing deeply.
-  auto parsed = parse_json(std::string_view(body.get() + 5, text_size), 100000);
-  if (!parsed.value) return false;
-  frame.header = std::move(*parsed.value);
-  for (std::size_t at = 5 + text_size; at < size;) {
-    if (size - at < 4) return false;
-    const std::uint32_t n = get_u32(body.get() + at);
-    at += 4;
-    if (n > size - at) return false;
-    frame.blobs.emplace_back(body.get() + at, n);
-    at += n;
-  }
-  return true;
+  return decode_frame(body.get(), size, frame);
 }
 
 void Channel::shut() { ::shutdown(fd_, SHUT_RDWR); }

@@ -19,19 +19,19 @@ namespace mvi::workers {
 void WorkerPool::Impl::send_all(std::vector<Send>& sends) {
   // A send that fails means the worker is gone: its supervisor answers the call when it sees the end.
   for (auto& s : sends) {
-    s.channel->send(*s.frame);
-    forward_cancel(s.cancel, s.channel, s.id);
+    s.link->send(s.frame);
+    forward_cancel(s.cancel, s.link, s.id);
   }
   sends.clear();
 }
 
 void WorkerPool::Impl::forward_cancel(const std::shared_ptr<core::CancelToken>& token,
-                                      const std::shared_ptr<Channel>& channel, std::uint64_t id) {
+                                      const std::shared_ptr<Link>& link, std::uint64_t id) {
   // Only watched calls (async ones) can be cancelled once sent; the hook runs on the thread that
   // cancels (an I/O thread) and only writes a small frame. Cleared when the result arrives.
   if (!token || !token->watch_requested()) return;
-  token->on_cancel([weak = std::weak_ptr<Channel>(channel), id] {
-    if (auto ch = weak.lock()) ch->send(FrameType::cancel, nlohmann::ordered_json{{"id", id}});
+  token->on_cancel([weak = std::weak_ptr<Link>(link), id] {
+    if (auto l = weak.lock()) l->send(FrameType::cancel, nlohmann::ordered_json{{"id", id}});
   });
 }
 
@@ -47,20 +47,20 @@ void WorkerPool::Impl::dispatch_locked(Slot& slot, std::vector<Send>& sends, std
       continue;
     }
     p.sent_at = now;
-    sends.push_back({slot.channel, p.frame, p.cancel, p.id});
+    sends.push_back({slot.link, p.frame, p.cancel, p.id});
     const std::uint64_t id = p.id;
     slot.in_flight.emplace(id, std::move(p));
   }
 }
 
-void WorkerPool::Impl::assign_jobs_locked(std::vector<std::shared_ptr<Channel>>& notify) {
+void WorkerPool::Impl::assign_jobs_locked(std::vector<std::shared_ptr<Link>>& notify) {
   if (!jobs_wanted || stopping) return;
   for (const auto& s : slots)
     if (s->jobs) return;
   for (auto& s : slots)
-    if (s->state == State::running && s->channel) {
+    if (s->state == State::running && s->link) {
       s->jobs = true;
-      notify.push_back(s->channel);
+      notify.push_back(s->link);
       return;
     }
 }
@@ -77,8 +77,9 @@ WorkerPool::WorkerPool(PoolOptions options, PoolHooks hooks) : impl_(std::make_s
 
 WorkerPool::~WorkerPool() { stop(); }
 
-Loaded WorkerPool::start(std::function<void(const Loaded&)> on_loaded) {
+Loaded WorkerPool::start(boost::asio::io_context& io, std::function<void(const Loaded&)> on_loaded) {
   Impl& d = *impl_;
+  d.io = &io;
   d.on_loaded = std::move(on_loaded);
   Slot& first = *d.slots.front();
   first.thread = std::thread([&d, &first] { d.supervise(first); });
@@ -97,14 +98,16 @@ void WorkerPool::broadcast_parameter(const std::string& name, const nlohmann::or
                                      std::uint64_t generation) {
   Impl& d = *impl_;
   std::lock_guard params(d.parameters_mutex);
-  const std::string frame = encode_frame(FrameType::parameter, Json{{"name", name}, {"value", value}, {"generation", generation}});
-  std::vector<std::shared_ptr<Channel>> channels;
+  const auto frame = std::make_shared<const std::string>(
+      encode_frame(FrameType::parameter, Json{{"name", name}, {"value", value}, {"generation", generation}}));
+  std::vector<std::shared_ptr<Link>> links;
   {
     std::lock_guard lock(d.mutex);
     for (const auto& s : d.slots)
-      if (s->synced && s->channel) channels.push_back(s->channel);
+      if (s->synced && s->link) links.push_back(s->link);
   }
-  for (auto& ch : channels) ch->send(frame);
+  // Queued ahead of any call submitted after this returns: each worker applies it before such a call.
+  for (auto& l : links) l->send(frame);
 }
 
 void WorkerPool::set_metrics(metrics::Metrics* metrics) {
@@ -119,13 +122,13 @@ void WorkerPool::set_async_entrypoints(std::vector<bool> async) {
 
 void WorkerPool::start_jobs() {
   Impl& d = *impl_;
-  std::vector<std::shared_ptr<Channel>> jobs;
+  std::vector<std::shared_ptr<Link>> jobs;
   {
     std::lock_guard lock(d.mutex);
     d.jobs_wanted = true;
     d.assign_jobs_locked(jobs);
   }
-  for (auto& ch : jobs) ch->send(FrameType::start_jobs, Json::object());
+  for (auto& l : jobs) l->send(FrameType::start_jobs, Json::object());
 }
 
 bool WorkerPool::submit(exec::Call call, exec::Completion done) {
@@ -160,14 +163,14 @@ bool WorkerPool::submit(exec::Call call, exec::Completion done) {
     return true;
   }
   p.sent_at = p.queued_at;
-  auto channel = best->channel;
+  auto link = best->link;
   auto frame = p.frame;
   const std::uint64_t id = p.id;
   auto token = p.cancel;
   best->in_flight.emplace(id, std::move(p));
   lock.unlock();
-  channel->send(*frame);
-  Impl::forward_cancel(token, channel, id);
+  link->send(std::move(frame));
+  Impl::forward_cancel(token, link, id);
   return true;
 }
 
@@ -228,7 +231,7 @@ bool WorkerPool::serving() const {
 void WorkerPool::stop() {
   Impl& d = *impl_;
   std::deque<Pending> abandoned;
-  std::vector<std::shared_ptr<Channel>> channels;
+  std::vector<std::shared_ptr<Link>> links;
   {
     std::lock_guard lock(d.mutex);
     if (d.stopped) return;
@@ -236,7 +239,7 @@ void WorkerPool::stop() {
     abandoned.swap(d.queue);
     d.queued.store(0, std::memory_order_relaxed);
     for (auto& s : d.slots) {
-      if (s->channel) channels.push_back(s->channel);
+      if (s->link) links.push_back(s->link);
       if (s->state == State::running || s->state == State::starting) s->state = State::stopping;
     }
     d.changed.notify_all();
@@ -244,7 +247,7 @@ void WorkerPool::stop() {
   for (auto& p : abandoned) p.done(exec::CallResult::unavailable());
   // Each worker finishes its running calls, runs the service's shutdown steps and exits; one that
   // does not within the timeout is killed.
-  for (auto& ch : channels) ch->send(FrameType::stop, Json::object());
+  for (auto& l : links) l->send(FrameType::stop, Json::object());
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(d.options.stop_timeout_s));
   {

@@ -1,5 +1,5 @@
-// Private to src/workers: WorkerPool's shared state, read by its supervising threads (supervise.cpp)
-// and by the Invoker methods (pool.cpp). Everything below `mutex` in Impl is guarded by it, except
+// Private to src/workers: WorkerPool's shared state, read by its supervising threads and the links'
+// frame handlers on the I/O threads (supervise.cpp) and by the Invoker methods (pool.cpp). Everything below `mutex` in Impl is guarded by it, except
 // the atomics and what each comment says.
 #pragma once
 
@@ -17,6 +17,7 @@
 
 #include "mvi/metrics/metrics.hpp"
 #include "mvi/workers/channel.hpp"
+#include "mvi/workers/link.hpp"
 #include "mvi/workers/pool.hpp"
 #include "mvi/workers/started_table.hpp"
 
@@ -60,7 +61,8 @@ struct Pending {
 struct Slot {
   int index = 0;
   pid_t pid = 0;
-  std::shared_ptr<Channel> channel;  // shared: senders outside the lock keep it alive
+  std::shared_ptr<Link> link;  // shared: senders outside the lock keep it alive
+  bool link_ended = false;     // its on_end ran: every frame the process wrote has been handled
   State state = State::not_started;
   bool synced = false;  // its init frame is sent: parameter changes go to it from now on
   std::unordered_map<std::uint64_t, Pending> in_flight;  // sent, not answered
@@ -85,7 +87,7 @@ struct Slot {
 
 // A frame to write to a worker, once the lock is released.
 struct Send {
-  std::shared_ptr<Channel> channel;
+  std::shared_ptr<Link> link;
   std::shared_ptr<const std::string> frame;
   std::shared_ptr<core::CancelToken> cancel;  // forwarded to the worker once sent (an async call)
   std::uint64_t id = 0;
@@ -99,6 +101,7 @@ struct WorkerPool::Impl {
   PoolOptions options;
   PoolHooks hooks;
   std::function<void(const Loaded&)> on_loaded;
+  boost::asio::io_context* io = nullptr;  // runs the links; set by start()
 
   mutable std::mutex mutex;
   std::condition_variable changed;  // a slot changed state; stop() was called
@@ -128,19 +131,20 @@ struct WorkerPool::Impl {
 
   void supervise(Slot& slot);
   void serve_process(Slot& slot);
-  void on_hello(Slot& slot, const std::shared_ptr<Channel>& channel, Frame& frame);
+  void on_frame(Slot& slot, pid_t pid, Frame& frame);
+  void on_hello(Slot& slot, Frame& frame);
   void on_result(Slot& slot, Frame& frame);
   void on_end(Slot& slot, const std::string& cause);
-  void assign_jobs_locked(std::vector<std::shared_ptr<Channel>>& notify);
+  void assign_jobs_locked(std::vector<std::shared_ptr<Link>>& notify);
   void dispatch_locked(Slot& slot, std::vector<Send>& sends, std::vector<Pending>& dropped);
   // Calls a worker may hold: those its executors run and as many again waiting, so it never idles
   // between calls; the rest wait here, where any worker can take them.
   std::size_t capacity() const { return static_cast<std::size_t>(options.threads) * 2; }
   static void send_all(std::vector<Send>& sends);
-  static void forward_cancel(const std::shared_ptr<core::CancelToken>& token, const std::shared_ptr<Channel>& channel,
+  static void forward_cancel(const std::shared_ptr<core::CancelToken>& token, const std::shared_ptr<Link>& link,
                              std::uint64_t id);
   void watch();
-  void recycle_locked(Slot& slot, const std::string& why, std::vector<std::shared_ptr<Channel>>& stops);
+  void recycle_locked(Slot& slot, const std::string& why, std::vector<std::shared_ptr<Link>>& stops);
   std::uint64_t next_recycle_after();
 };
 

@@ -1,6 +1,6 @@
-// WorkerPool's supervision: one thread per worker slot spawns the process, reads its frames (results,
-// logs, notifications) until it ends, reaps it, answers or re-queues its calls and restarts it after
-// a back-off; the watcher enforces --call-timeout and --worker-memory-limit; recycling drains a worker
+// WorkerPool's supervision: one thread per worker slot spawns the process and waits while its link hands
+// the process's frames (results, logs, notifications) to on_frame on the I/O threads; when the link ends
+// it reaps the process, answers or re-queues its calls and restarts it after a back-off; the watcher enforces --call-timeout and --worker-memory-limit; recycling drains a worker
 // and replaces it. State shared with pool.cpp is in pool_impl.hpp, under Impl::mutex.
 #include <signal.h>
 
@@ -51,11 +51,9 @@ void WorkerPool::Impl::serve_process(Slot& slot) {
     changed.notify_all();
     return;
   }
-  auto channel = std::make_shared<Channel>(spawned.fd);
   {
     std::lock_guard lock(mutex);
     slot.pid = spawned.pid;
-    slot.channel = channel;
     slot.started = std::move(started);
     slot.served = 0;
     slot.recycling = false;
@@ -65,50 +63,63 @@ void WorkerPool::Impl::serve_process(Slot& slot) {
     slot.recycle_after = next_recycle_after();
     slot.state = State::starting;
     slot.load_error.clear();
+    slot.link_ended = false;
+    // Its frames are handled on the I/O threads; this thread waits for the end, then reaps.
+    slot.link = Link::open(
+        *io, spawned.fd, [this, &slot, pid = spawned.pid](Frame& frame) { on_frame(slot, pid, frame); },
+        [this, &slot] {
+          std::lock_guard ended(mutex);
+          slot.link_ended = true;
+          changed.notify_all();
+        });
   }
   logs::runtime().info("worker {} started (pid {})", slot.index, spawned.pid);
-  Frame frame;
-  while (channel->receive(frame)) {
-    try {
-      switch (frame.type) {
-        case FrameType::hello: on_hello(slot, channel, frame); break;
-        case FrameType::load_failed: {
-          std::lock_guard lock(mutex);
-          slot.load_error = frame.header.value("traceback", std::string());
-          break;
-        }
-        case FrameType::result: on_result(slot, frame); break;
-        case FrameType::log:
-          if (hooks.log) hooks.log(decode_record(frame.header));
-          break;
-        case FrameType::notify:
-          if (hooks.notify) hooks.notify(decode_notification(frame.header));
-          break;
-        case FrameType::store:
-          if (hooks.store) hooks.store(frame.header.at("name").get<std::string>(), frame.header.at("value"));
-          break;
-        case FrameType::set_parameter:
-          if (hooks.set_parameter) hooks.set_parameter(frame.header.at("name").get<std::string>(), frame.header.at("value"));
-          break;
-        default:
-          logs::runtime().error("worker {} sent an unexpected frame (type {}); ending it", slot.index,
-                                static_cast<int>(frame.type));
-          ::kill(spawned.pid, SIGKILL);
-      }
-    } catch (const std::exception& e) {
-      logs::runtime().error("worker {} sent a frame that cannot be read ({}); ending it", slot.index, e.what());
-      ::kill(spawned.pid, SIGKILL);
-    }
+  {
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [&] { return slot.link_ended; });
   }
   // The channel ends when the process does (or it closed its end, then it is ending): reap it now.
-  channel->shut();
   ::kill(spawned.pid, SIGKILL);  // a worker that closed its channel but lives on is of no use
   on_end(slot, reap(spawned.pid));
 }
 
-void WorkerPool::Impl::on_hello(Slot& slot, const std::shared_ptr<Channel>& channel, Frame& frame) {
+void WorkerPool::Impl::on_frame(Slot& slot, pid_t pid, Frame& frame) {
+  try {
+    switch (frame.type) {
+      case FrameType::hello: on_hello(slot, frame); break;
+      case FrameType::load_failed: {
+        std::lock_guard lock(mutex);
+        slot.load_error = frame.header.value("traceback", std::string());
+        break;
+      }
+      case FrameType::result: on_result(slot, frame); break;
+      case FrameType::log:
+        if (hooks.log) hooks.log(decode_record(frame.header));
+        break;
+      case FrameType::notify:
+        if (hooks.notify) hooks.notify(decode_notification(frame.header));
+        break;
+      case FrameType::store:
+        if (hooks.store) hooks.store(frame.header.at("name").get<std::string>(), frame.header.at("value"));
+        break;
+      case FrameType::set_parameter:
+        if (hooks.set_parameter) hooks.set_parameter(frame.header.at("name").get<std::string>(), frame.header.at("value"));
+        break;
+      default:
+        logs::runtime().error("worker {} sent an unexpected frame (type {}); ending it", slot.index,
+                              static_cast<int>(frame.type));
+        ::kill(pid, SIGKILL);
+    }
+  } catch (const std::exception& e) {
+    logs::runtime().error("worker {} sent a frame that cannot be read ({}); ending it", slot.index, e.what());
+    ::kill(pid, SIGKILL);
+  }
+}
+
+void WorkerPool::Impl::on_hello(Slot& slot, Frame& frame) {
   Json registry = frame.header.at("registry");
   std::unique_lock lock(mutex);
+  const auto link = slot.link;
   if (!loaded) {
     first.registry = std::move(registry);
     first.parameters = frame.header.at("parameters");
@@ -139,13 +150,13 @@ void WorkerPool::Impl::on_hello(Slot& slot, const std::shared_ptr<Channel>& chan
     // Values and generation read and sent under the lock broadcasts take: no change falls in between.
     std::lock_guard params(parameters_mutex);
     auto [values, generation] = hooks.parameters ? hooks.parameters() : std::pair<Json, std::uint64_t>{Json::object(), 0};
-    channel->send(FrameType::init, Json{{"values", std::move(values)}, {"generation", generation}});
+    link->send(FrameType::init, Json{{"values", std::move(values)}, {"generation", generation}});
     std::lock_guard relock(mutex);
     slot.synced = true;
   }
   std::vector<Send> sends;
   std::vector<Pending> dropped;
-  std::vector<std::shared_ptr<Channel>> jobs;
+  std::vector<std::shared_ptr<Link>> jobs;
   lock.lock();
   slot.state = State::running;
   const long pid = slot.pid;
@@ -154,7 +165,7 @@ void WorkerPool::Impl::on_hello(Slot& slot, const std::shared_ptr<Channel>& chan
   changed.notify_all();
   lock.unlock();
   logs::runtime().info("worker {} (pid {}) is running", slot.index, pid);
-  for (auto& ch : jobs) ch->send(FrameType::start_jobs, Json::object());
+  for (auto& l : jobs) l->send(FrameType::start_jobs, Json::object());
   send_all(sends);
   for (auto& p : dropped) p.done(exec::CallResult::cancelled());
 }
@@ -167,8 +178,8 @@ void WorkerPool::Impl::on_result(Slot& slot, Frame& frame) {
   exec::Completion done;
   std::vector<Send> sends;
   std::vector<Pending> dropped;
-  std::vector<std::shared_ptr<Channel>> stops;
-  // This thread is the one that sets slot.pid: reading it here needs no lock.
+  std::vector<std::shared_ptr<Link>> stops;
+  // Only the supervising thread changes slot.pid, and not while the link that brought this frame is open.
   const std::uint64_t rss = options.memory_limit_bytes && slot.pid ? rss_bytes(slot.pid) : 0;
   {
     std::lock_guard lock(mutex);
@@ -189,11 +200,11 @@ void WorkerPool::Impl::on_result(Slot& slot, Frame& frame) {
       recycle_locked(slot, "at " + std::to_string(rss >> 20) + " MiB, over 90 % of --worker-memory-limit", stops);
     if (slot.recycling && slot.in_flight.empty() && !slot.stop_sent) {
       slot.stop_sent = true;
-      stops.push_back(slot.channel);
+      stops.push_back(slot.link);
     }
     dispatch_locked(slot, sends, dropped);
   }
-  for (auto& ch : stops) ch->send(FrameType::stop, Json::object());
+  for (auto& l : stops) l->send(FrameType::stop, Json::object());
   send_all(sends);  // first: the worker starts its next call while this one's answer is written
   done(std::move(result));
   for (auto& p : dropped) p.done(exec::CallResult::cancelled());
@@ -207,7 +218,7 @@ void WorkerPool::Impl::on_end(Slot& slot, const std::string& how) {
   std::vector<Pending> requeued;
   std::vector<Send> sends;
   std::vector<Pending> dropped;
-  std::vector<std::shared_ptr<Channel>> jobs;
+  std::vector<std::shared_ptr<Link>> jobs;
   std::string load_error;
   bool was_jobs = false;
   long pid = 0;
@@ -245,7 +256,8 @@ void WorkerPool::Impl::on_end(Slot& slot, const std::string& how) {
     }
     slot.started = StartedTable();
     slot.pid = 0;
-    slot.channel = nullptr;
+    if (slot.link) slot.link->close();  // ended already: this only releases it
+    slot.link = nullptr;
     slot.synced = false;
     slot.last_exit = "(pid " + std::to_string(pid) + ") " + cause_text;
     slot.state = stopping || recycled ? State::stopping : State::failed;
@@ -277,21 +289,21 @@ void WorkerPool::Impl::on_end(Slot& slot, const std::string& how) {
     if (!load_error.empty() && loaded) logs::runtime().error("worker {} could not load the service:\n{}", slot.index, load_error);
   }
   if (was_jobs && !jobs.empty()) logs::runtime().info("the periodic jobs move to another worker");
-  for (auto& ch : jobs) ch->send(FrameType::start_jobs, Json::object());
+  for (auto& l : jobs) l->send(FrameType::start_jobs, Json::object());
   for (auto& [id, call] : lost) {
     if (call.cancel) call.cancel->clear_hook();
     call.done(exec::CallResult::worker_lost(cause_text));
   }
 }
 
-void WorkerPool::Impl::recycle_locked(Slot& slot, const std::string& why, std::vector<std::shared_ptr<Channel>>& stops) {
+void WorkerPool::Impl::recycle_locked(Slot& slot, const std::string& why, std::vector<std::shared_ptr<Link>>& stops) {
   if (slot.recycling || stopping) return;
   // It takes no new call; once the ones it holds are answered it is told to stop, and is replaced.
   slot.recycling = true;
   slot.recycle_reason = why;
-  if (slot.in_flight.empty() && slot.channel && !slot.stop_sent) {
+  if (slot.in_flight.empty() && slot.link && !slot.stop_sent) {
     slot.stop_sent = true;
-    stops.push_back(slot.channel);
+    stops.push_back(slot.link);
   }
 }
 

@@ -13,6 +13,10 @@
 #include "mvi/config/config.hpp"
 #include "mvi/http/message.hpp"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace mvi::http {
 
 // Called on the I/O thread once a request's head is read and passed the protocol checks, before
@@ -41,6 +45,9 @@ class Server {
   std::size_t in_flight() const;
   // Stops all I/O and joins the threads. Idempotent.
   void stop();
+  // The context the I/O threads run, for other I/O that should run on them (the worker links of
+  // isolated mode); it runs from start() until stop().
+  boost::asio::io_context& io_context();
 
   struct Impl;  // defined in server.cpp; public only so its connection sessions can name it
 

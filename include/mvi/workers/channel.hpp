@@ -45,6 +45,11 @@ struct Frame {
 std::string encode_frame(FrameType type, const nlohmann::ordered_json& header,
                          const std::vector<std::string_view>& blobs = {});
 
+// A frame's body (the bytes after its u32 length) into `frame`; false if it is malformed.
+bool decode_frame(const char* body, std::size_t size, Frame& frame);
+// The u32 length prefix at `prefix` (4 bytes).
+std::uint32_t frame_length(const char* prefix);
+
 // Frames larger than this are refused as corrupt (the body limit keeps real ones far below it).
 inline constexpr std::uint32_t kMaxFrameBytes = 1u << 30;
 

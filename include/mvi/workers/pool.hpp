@@ -3,7 +3,8 @@
 // worker must register the same. Each worker takes at most `threads` calls at a time; the rest wait
 // in one front queue, so a worker that dies loses only the calls it was running (answered 502) and
 // the queue goes to the others. A worker that ends is reaped, logged with its cause and restarted
-// with exponential back-off. Thread-safe: submit() from I/O threads, one supervising thread per worker.
+// with exponential back-off. Thread-safe: submit() from I/O threads, one supervising thread per worker;
+// each worker's frames are read and its results answered on the I/O threads (link.hpp).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,10 @@
 #include "mvi/logs/record.hpp"
 #include "mvi/metrics/metrics.hpp"
 #include "mvi/state/notification_store.hpp"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace mvi::workers {
 
@@ -60,10 +65,11 @@ class WorkerPool final : public exec::Invoker {
   // Starts the first worker and waits until it has loaded the service, then starts the others.
   // `on_loaded` runs once, when the first worker has registered and before it is sent the current
   // parameters (the front declares them from it); if it throws, the start fails with its message.
-  // Throws core::Error(load_failed) with the worker's traceback when it cannot load.
-  Loaded start(std::function<void(const Loaded&)> on_loaded);
-  // A parameter changed in the front: sent to every worker before this returns, so a call submitted
-  // afterwards finds it applied. Call in generation order (the ParameterStore's listener does).
+  // Throws core::Error(load_failed) with the worker's traceback when it cannot load. The workers'
+  // channels run on `io` (the HTTP server's), which must keep running until stop() has returned.
+  Loaded start(boost::asio::io_context& io, std::function<void(const Loaded&)> on_loaded);
+  // A parameter changed in the front: queued to every worker before this returns, ahead of any call
+  // submitted afterwards, so that call finds it applied. Call in generation order (the ParameterStore's listener does).
   void broadcast_parameter(const std::string& name, const nlohmann::ordered_json& value, std::uint64_t generation);
   // Which entrypoints (by registry index) are async: their calls start at once in a worker, so one
   // lost with its worker is answered 502, never sent to another. Before the first submit().

@@ -1,0 +1,42 @@
+// The front's end of one worker's channel (isolated mode, SPEC §9), driven by the HTTP server's
+// io_context: a worker's results are read, and their answers written, on the I/O thread with no hand-off
+// to another thread; frames queued from any thread leave in batches (every frame queued during one round
+// of ready events goes out in one write). Thread-safety: send() and close() from any thread; on_frame
+// and on_end run on the link's strand, one at a time.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "mvi/workers/channel.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace mvi::workers {
+
+class Link {
+ public:
+  using OnFrame = std::function<void(Frame&)>;
+  using OnEnd = std::function<void()>;
+
+  // Takes ownership of `fd` (a connected stream socket) and starts reading it. on_end runs once: when the
+  // peer closed its end, the stream broke, a malformed frame arrived, or close() was called; no on_frame
+  // follows it. The io_context must run until on_end has run.
+  static std::shared_ptr<Link> open(boost::asio::io_context& io, int fd, OnFrame on_frame, OnEnd on_end);
+  virtual ~Link() = default;
+
+  // Queues a whole frame; frames leave in the order they were queued. Dropped once the link has ended.
+  void send(std::shared_ptr<const std::string> frame) { queue(std::move(frame)); }
+  void send(std::string frame) { queue(std::make_shared<const std::string>(std::move(frame))); }
+  void send(FrameType type, const nlohmann::ordered_json& header) { send(encode_frame(type, header)); }
+  // Ends the link (the descriptor is closed, frames not yet written are dropped).
+  virtual void close() = 0;
+
+ private:
+  virtual void queue(std::shared_ptr<const std::string> frame) = 0;
+};
+
+}  // namespace mvi::workers

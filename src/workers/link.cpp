@@ -1,0 +1,165 @@
+// Link over asio: a posix::stream_descriptor on a strand. Reads go into one growing buffer and every whole
+// frame in it is handed on before the next read; writes gather the queued frames into one async_write.
+// The flush is posted, not run at once, so frames queued by the handlers of one reactor round share it.
+#include "mvi/workers/link.hpp"
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+namespace mvi::workers {
+namespace {
+
+namespace net = boost::asio;
+using Strand = net::strand<net::io_context::executor_type>;
+
+class AsioLink final : public Link, public std::enable_shared_from_this<AsioLink> {
+ public:
+  AsioLink(net::io_context& io, int fd, OnFrame on_frame, OnEnd on_end)
+      : strand_(net::make_strand(io)), stream_(strand_, fd), on_frame_(std::move(on_frame)), on_end_(std::move(on_end)) {}
+
+  void start() {
+    net::dispatch(strand_, [self = shared_from_this()] { self->read(); });
+  }
+
+  void close() override {
+    net::post(strand_, [self = shared_from_this()] { self->end(); });
+  }
+
+ private:
+  static constexpr std::size_t kReadSize = 64 * 1024;
+
+  void queue(std::shared_ptr<const std::string> frame) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) return;
+      queued_.push_back(std::move(frame));
+      if (flush_posted_) return;
+      flush_posted_ = true;
+    }
+    net::post(strand_, [self = shared_from_this()] { self->flush(); });
+  }
+
+  // Strand only, as is everything below.
+  void flush() {
+    if (writing_) return;  // the write in progress flushes again when it completes
+    {
+      std::lock_guard lock(mutex_);
+      flush_posted_ = false;
+      if (queued_.empty() || closed_) return;
+      in_write_.swap(queued_);
+    }
+    writing_ = true;
+    buffers_.clear();
+    for (const auto& f : in_write_) buffers_.emplace_back(f->data(), f->size());
+    net::async_write(stream_, buffers_,
+                     net::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                       self->writing_ = false;
+                       self->in_write_.clear();
+                       // A broken stream: the read side sees the end too, and on_end reports it.
+                       if (!ec) self->flush();
+                     }));
+  }
+
+  void read() {
+    if (ended_) return;
+    reserve(kReadSize);
+    stream_.async_read_some(net::buffer(buffer_.get() + end_, capacity_ - end_),
+                            net::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code ec,
+                                                                                   std::size_t n) {
+                              if (ec) return self->end();
+                              self->end_ += n;
+                              self->deliver();
+                            }));
+  }
+
+  // Every whole frame in the buffer, in order; then the next read.
+  void deliver() {
+    while (end_ - begin_ >= 4) {
+      const std::uint32_t size = frame_length(buffer_.get() + begin_);
+      if (size < 5 || size > kMaxFrameBytes) return end();
+      if (end_ - begin_ - 4 < size) {
+        reserve(4 + size - (end_ - begin_));  // room for the rest of this frame in one read
+        break;
+      }
+      if (!decode_frame(buffer_.get() + begin_ + 4, size, frame_)) return end();
+      begin_ += 4 + size;
+      on_frame_(frame_);
+      if (ended_) return;
+    }
+    if (begin_ == end_) begin_ = end_ = 0;
+    read();
+  }
+
+  // At least `n` free bytes after end_: unread bytes move to the front, the buffer grows if it must.
+  // Never zeroed: every byte handed on was read into it.
+  void reserve(std::size_t n) {
+    if (capacity_ - end_ >= n) return;
+    const std::size_t unread = end_ - begin_;
+    if (capacity_ >= unread + n && begin_ > 0) {
+      std::memmove(buffer_.get(), buffer_.get() + begin_, unread);
+    } else {
+      const std::size_t grown = std::max(unread + n, std::max(capacity_ * 2, kReadSize));
+      std::unique_ptr<char[]> next(new char[grown]);
+      if (unread) std::memcpy(next.get(), buffer_.get() + begin_, unread);
+      buffer_ = std::move(next);
+      capacity_ = grown;
+    }
+    begin_ = 0;
+    end_ = unread;
+  }
+
+  void end() {
+    if (ended_) return;
+    ended_ = true;
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+      queued_.clear();
+    }
+    boost::system::error_code ignored;
+    stream_.close(ignored);
+    auto on_end = std::move(on_end_);
+    on_frame_ = nullptr;  // the callbacks may refer to their owner: nothing calls them from now on
+    on_end_ = nullptr;
+    if (on_end) on_end();
+  }
+
+  Strand strand_;
+  net::posix::stream_descriptor stream_;
+  OnFrame on_frame_;
+  OnEnd on_end_;
+
+  std::mutex mutex_;  // guards the three below
+  std::vector<std::shared_ptr<const std::string>> queued_;
+  bool flush_posted_ = false;
+  bool closed_ = false;
+
+  bool writing_ = false;
+  std::vector<std::shared_ptr<const std::string>> in_write_;  // kept alive until written
+  std::vector<net::const_buffer> buffers_;
+  bool ended_ = false;
+  std::unique_ptr<char[]> buffer_;
+  std::size_t capacity_ = 0;
+  std::size_t begin_ = 0;  // bytes [begin_, end_) are read and not yet delivered
+  std::size_t end_ = 0;
+  Frame frame_;
+};
+
+}  // namespace
+
+std::shared_ptr<Link> Link::open(net::io_context& io, int fd, OnFrame on_frame, OnEnd on_end) {
+  auto link = std::make_shared<AsioLink>(io, fd, std::move(on_frame), std::move(on_end));
+  link->start();
+  return link;
+}
+
+}  // namespace mvi::workers
