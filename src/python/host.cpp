@@ -204,9 +204,8 @@ registry::Registry PythonHost::load_service() {
 
 const nlohmann::ordered_json& PythonHost::exported() const { return impl_->exported; }
 
-std::unique_ptr<exec::Invoker> PythonHost::start_executors(const registry::Registry& registry, int threads,
-                                                       std::size_t queue_limit, metrics::Metrics* metrics) {
-  auto invoker = std::make_unique<InProcessInvoker>(impl_->table, registry, threads, queue_limit, metrics);
+std::unique_ptr<exec::Invoker> PythonHost::start_executors(const registry::Registry& registry, ExecutorOptions options) {
+  auto invoker = std::make_unique<InProcessInvoker>(impl_->table, registry, std::move(options));
   impl_->main_state = PyEval_SaveThread();
   return invoker;
 }

@@ -96,9 +96,14 @@ nlohmann::ordered_json InProcessInvoker::build_errors(const std::string& param, 
   return detail;
 }
 
-InProcessInvoker::InProcessInvoker(FunctionTable& table, const registry::Registry& registry, int threads,
-                                   std::size_t queue_limit, metrics::Metrics* metrics)
-    : table_(table), registry_(registry), metrics_(metrics), queue_limit_(queue_limit), thread_count_(static_cast<std::size_t>(std::max(threads, 1))) {
+InProcessInvoker::InProcessInvoker(FunctionTable& table, const registry::Registry& registry, ExecutorOptions options)
+    : table_(table),
+      registry_(registry),
+      metrics_(options.metrics),
+      after_batch_(std::move(options.after_batch)),
+      batch_scheduling_(options.batch_scheduling),
+      queue_limit_(options.queue_limit),
+      thread_count_(static_cast<std::size_t>(std::max(options.threads, 1))) {
   slots_.resize(thread_count_);
   for (std::size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this, i] { run_worker(i); });
 }
@@ -184,7 +189,7 @@ void InProcessInvoker::run_worker(std::size_t index) {
   core::name_this_thread("mvi-exec");
   // Waiting under SCHED_BATCH lets the I/O thread queue every ready request before this one runs;
   // the user's code runs under the normal policy, which the threads and processes it starts inherit.
-  core::schedule_as_batch();
+  if (batch_scheduling_) core::schedule_as_batch();
   // A thread state registered with PyGILState, kept for the thread's life, so that nested
   // PyGILState_Ensure/pybind11 acquisitions in user or library code find it.
   PyGILState_STATE gil_state = PyGILState_Ensure();
@@ -209,7 +214,7 @@ void InProcessInvoker::run_worker(std::size_t index) {
     // One wake-up serves the whole batch; each call is still answered as soon as it returns, with
     // the GIL released first, so a slow call never delays a fast one queued before it.
     busy_.fetch_add(1, std::memory_order_relaxed);
-    core::schedule_as_normal();
+    if (batch_scheduling_) core::schedule_as_normal();
     for (auto& item : batch) {
       if (!item.cancel_awaited) held_.fetch_sub(1, std::memory_order_relaxed);
       if (item.cancel_awaited) {
@@ -261,7 +266,8 @@ void InProcessInvoker::run_worker(std::size_t index) {
       set_slot(index, nullptr);
       if (result) complete(item, std::move(*result));
     }
-    core::schedule_as_batch();
+    if (after_batch_) after_batch_();
+    if (batch_scheduling_) core::schedule_as_batch();
     busy_.fetch_sub(1, std::memory_order_relaxed);
     batch.clear();
   }

@@ -16,6 +16,7 @@
 
 #include "function_table.hpp"
 #include "mvi/exec/invoker.hpp"
+#include "mvi/python/host.hpp"
 #include "mvi/metrics/metrics.hpp"
 #include "mvi/registry/registry.hpp"
 
@@ -27,8 +28,7 @@ exec::CallResult exception_result(FunctionTable& table, pybind11::error_already_
 class InProcessInvoker final : public exec::Invoker {
  public:
   // `table` is mutated only under the GIL (lazy imports); `registry` is immutable.
-  InProcessInvoker(FunctionTable& table, const registry::Registry& registry, int threads, std::size_t queue_limit,
-                   metrics::Metrics* metrics);
+  InProcessInvoker(FunctionTable& table, const registry::Registry& registry, ExecutorOptions options);
   ~InProcessInvoker() override;
 
   bool submit(exec::Call call, exec::Completion done) override;
@@ -70,6 +70,8 @@ class InProcessInvoker final : public exec::Invoker {
   FunctionTable& table_;
   const registry::Registry& registry_;
   metrics::Metrics* metrics_;  // GIL wait/hold histograms; may be null (tests)
+  const std::function<void()> after_batch_;
+  const bool batch_scheduling_;
   const std::size_t queue_limit_;
   const std::size_t thread_count_;
   mutable std::mutex mutex_;

@@ -348,7 +348,7 @@ int run(int argc, const char* const* argv) {
   if (pool)
     pool->set_metrics(&*metrics);
   else
-    invoker = host->start_executors(registry, cfg.threads, cfg.limits.queue_limit, &*metrics);
+    invoker = host->start_executors(registry, {cfg.threads, cfg.limits.queue_limit, &*metrics});
   app.attach_service(registry, *invoker, *metrics);
   lifecycle.set(core::LifeState::running);
   control->serving.store(true);

@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -89,6 +90,63 @@ class CancellableCalls {
   std::unordered_map<std::uint64_t, std::shared_ptr<core::CancelToken>> tokens_;
 };
 
+// Answers of quick calls are held while their executor runs the rest of its batch and leave together
+// when the batch ends: one write, and one wake-up of the front, for several answers. An answer is never
+// held behind a call that may be slow: before a call of an entrypoint not known to be quick, the held
+// answers are written. Quick means its slowest recent call (a maximum that decays by a tenth per call)
+// took less than kQuick. Answers completed off an executor's batch (async calls) leave at once.
+class AnswerBatching {
+ public:
+  AnswerBatching(workers::Channel& channel, std::size_t entrypoints) : channel_(channel), slowest_(entrypoints) {
+    for (auto& s : slowest_) s.store(-1.0, std::memory_order_relaxed);  // unknown: not quick
+  }
+
+  // On the executor thread, as it starts a call.
+  void before(std::size_t entrypoint) {
+    in_batch_ = true;
+    started_ = std::chrono::steady_clock::now();
+    if (!quick(entrypoint)) channel_.flush();
+  }
+
+  // From whichever thread completes the call.
+  void answer(std::size_t entrypoint, const std::string& frame) {
+    if (!in_batch_) {
+      channel_.send(frame);
+      return;
+    }
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    if (entrypoint < slowest_.size()) {
+      // Races between executors only blur the estimate; any of their values is a fair one.
+      const double prev = slowest_[entrypoint].load(std::memory_order_relaxed);
+      slowest_[entrypoint].store(prev < 0 ? took : std::max(took, prev * 0.9), std::memory_order_relaxed);
+    }
+    channel_.hold(frame);
+  }
+
+  // On the executor thread, after its batch.
+  void after_batch() {
+    in_batch_ = false;
+    channel_.flush();
+  }
+
+ private:
+  static constexpr double kQuick = 200e-6;
+
+  bool quick(std::size_t entrypoint) const {
+    if (entrypoint >= slowest_.size()) return false;
+    const double s = slowest_[entrypoint].load(std::memory_order_relaxed);
+    return s >= 0 && s < kQuick;
+  }
+
+  workers::Channel& channel_;
+  std::vector<std::atomic<double>> slowest_;
+  static thread_local bool in_batch_;
+  static thread_local std::chrono::steady_clock::time_point started_;
+};
+
+thread_local bool AnswerBatching::in_batch_ = false;
+thread_local std::chrono::steady_clock::time_point AnswerBatching::started_;
+
 }  // namespace
 
 int run_worker(const config::Config& cfg, const std::string& executable) {
@@ -141,8 +199,14 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
                                       {"parameters", std::move(declarations)}});
   context.declarations = nullptr;
 
+  AnswerBatching answers(channel, registry.entrypoints.size());
+  python::ExecutorOptions executors;
+  executors.threads = cfg.threads;
   // The front bounds the queue; the executors here see at most --threads calls at a time.
-  auto invoker = host->start_executors(registry, cfg.threads, cfg.limits.queue_limit + 1024, nullptr);
+  executors.queue_limit = cfg.limits.queue_limit + 1024;
+  executors.after_batch = [&answers] { answers.after_batch(); };
+  executors.batch_scheduling = std::getenv("MVI_EXP_SCHED") != nullptr;
+  auto invoker = host->start_executors(registry, std::move(executors));
   ParameterMirror mirror(parameters);
   CancellableCalls cancellable;
   workers::Frame frame;
@@ -165,14 +229,18 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
           // Every parameter frame before this call is applied: the call sees these values throughout.
           const std::uint64_t generation = mirror.generation();
           call.parameters = mirror.snapshot();
-          call.on_start = [&started, id](std::size_t executor) { started.mark(executor, id); };
+          const std::size_t entrypoint = call.entrypoint;
+          call.on_start = [&started, &answers, id, entrypoint](std::size_t executor) {
+            started.mark(executor, id);
+            answers.before(entrypoint);
+          };
           if (call.cancel) cancellable.add(id, call.cancel);
           const auto read_at = std::chrono::steady_clock::now();
-          const bool accepted = invoker->submit(std::move(call), [&channel, &cancellable, id, generation,
+          const bool accepted = invoker->submit(std::move(call), [&answers, &cancellable, id, entrypoint, generation,
                                                                    read_at](exec::CallResult r) {
             cancellable.remove(id);
             const std::chrono::duration<double> took = std::chrono::steady_clock::now() - read_at;
-            channel.send(workers::encode_result({id, generation, took.count()}, r));
+            answers.answer(entrypoint, workers::encode_result({id, generation, took.count()}, r));
           });
           if (!accepted) channel.send(workers::encode_result({id, generation, 0}, exec::CallResult::unavailable()));
           break;

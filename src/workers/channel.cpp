@@ -1,5 +1,6 @@
 // Frame encoding and the blocking socket I/O of a Channel. send() holds one mutex per channel, so frames
-// written from several threads never interleave; receive() reads ahead in 64 KiB pieces.
+// written from several threads never interleave, and writes held frames first; receive() reads ahead
+// in 64 KiB pieces.
 #include "mvi/workers/channel.hpp"
 
 #include <sys/socket.h>
@@ -50,6 +51,27 @@ Channel::~Channel() {
 
 bool Channel::send(std::string_view bytes) {
   std::lock_guard lock(send_mutex_);
+  if (held_.empty()) return write_all(bytes);
+  held_.append(bytes);
+  const bool ok = write_all(held_);
+  held_.clear();
+  return ok;
+}
+
+void Channel::hold(std::string_view bytes) {
+  std::lock_guard lock(send_mutex_);
+  held_.append(bytes);
+}
+
+bool Channel::flush() {
+  std::lock_guard lock(send_mutex_);
+  if (held_.empty()) return true;
+  const bool ok = write_all(held_);
+  held_.clear();
+  return ok;
+}
+
+bool Channel::write_all(std::string_view bytes) {
   while (!bytes.empty()) {
     const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n < 0) {

@@ -67,7 +67,7 @@ class InvokerTest : public ::testing::Test {
     table_.clear();
   }
 
-  void start(int threads) { invoker_.emplace(table_, registry_, threads, 16, nullptr); }
+  void start(int threads) { invoker_.emplace(table_, registry_, ExecutorOptions{threads, 16, nullptr}); }
 
   exec::Call call(std::size_t index, Json args, std::string request_id = "r") {
     exec::Call c;

@@ -42,6 +42,18 @@ struct NativeContext {
   std::vector<std::string> reserved_segments;
 };
 
+struct ExecutorOptions {
+  int threads = 1;
+  std::size_t queue_limit = 1024;
+  metrics::Metrics* metrics = nullptr;  // GIL wait/hold histograms; may be null
+  // Run by an executor thread once it has answered a batch of calls, before it waits for more (a
+  // worker process writes the answers it held back then, in one write). May be empty.
+  std::function<void()> after_batch;
+  // Executors wait for calls under SCHED_BATCH so the I/O thread queues every ready request before
+  // one runs (in-process mode). Two system calls per batch; a worker process has no I/O thread.
+  bool batch_scheduling = true;
+};
+
 class PythonHost {
  public:
   PythonHost(HostOptions options, NativeContext context);
@@ -56,10 +68,9 @@ class PythonHost {
   // Throws core::Error(load_failed) whose message is the Python traceback.
   registry::Registry load_service();
 
-  // Starts `threads` executor threads and releases the GIL held by the calling (main) thread.
+  // Starts the executor threads and releases the GIL held by the calling (main) thread.
   // `registry` (from load_service) must outlive the executors.
-  std::unique_ptr<exec::Invoker> start_executors(const registry::Registry& registry, int threads,
-                                                 std::size_t queue_limit, metrics::Metrics* metrics);
+  std::unique_ptr<exec::Invoker> start_executors(const registry::Registry& registry, ExecutorOptions options);
 
   // Runs the service's @service.on_startup functions (after load_service, before the executors start).
   // Throws core::Error(load_failed) with the traceback when one raises. finalize() then runs the

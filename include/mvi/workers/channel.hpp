@@ -1,8 +1,8 @@
 // The wire between the front and one worker process (isolated mode, SPEC §9): length-prefixed frames
 // over a Unix stream socket (docs/architecture.md, "Worker frames"). A frame is a type byte, a JSON
 // header and zero or more binary blobs (packed ndarray buffers travel as blobs, never as JSON text).
-// Thread-safety: send() may be called from any thread (one mutex keeps frames whole); receive() from
-// one reader thread only.
+// Thread-safety: send(), hold() and flush() may be called from any thread (one mutex keeps frames whole
+// and in order); receive() from one reader thread only.
 #pragma once
 
 #include <cstdint>
@@ -60,8 +60,12 @@ class Channel {
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
 
-  // Writes the whole frame; false when the peer is gone (the frame is then lost).
+  // Writes the whole frame (after any held ones); false when the peer is gone (the frame is then lost).
   bool send(std::string_view bytes);
+  // Keeps a whole frame to be written with the next send() or flush(): several frames, one write.
+  void hold(std::string_view bytes);
+  // Writes the held frames, if any; false when the peer is gone.
+  bool flush();
   bool send(FrameType type, const nlohmann::ordered_json& header, const std::vector<std::string_view>& blobs = {}) {
     return send(encode_frame(type, header, blobs));
   }
@@ -76,8 +80,11 @@ class Channel {
 
   static constexpr std::size_t kReadAhead = 64 * 1024;
 
+  bool write_all(std::string_view bytes);  // send_mutex_ held
+
   int fd_;
   std::mutex send_mutex_;
+  std::string held_;  // frames hold() kept; guarded by send_mutex_
   // Read-ahead, allocated once and never cleared (a per-read resize would zero 64 KiB per frame):
   // bytes [begin_, end_) are received and not yet consumed. Reader thread only.
   std::unique_ptr<char[]> buffer_{new char[kReadAhead]};
