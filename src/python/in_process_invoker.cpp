@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
 
 #include "build.hpp"
 #include "convert.hpp"
@@ -101,9 +102,11 @@ InProcessInvoker::InProcessInvoker(FunctionTable& table, const registry::Registr
       registry_(registry),
       metrics_(options.metrics),
       after_batch_(std::move(options.after_batch)),
+      feed_(std::move(options.feed)),
       batch_scheduling_(options.batch_scheduling),
       queue_limit_(options.queue_limit),
       thread_count_(static_cast<std::size_t>(std::max(options.threads, 1))) {
+  if (feed_ && thread_count_ != 1) throw std::invalid_argument("an executor feed needs exactly one executor thread");
   slots_.resize(thread_count_);
   for (std::size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this, i] { run_worker(i); });
 }
@@ -196,9 +199,15 @@ void InProcessInvoker::run_worker(std::size_t index) {
   PyThreadState* thread_state = PyEval_SaveThread();
 
   std::vector<Item> batch;
+  bool feeding = static_cast<bool>(feed_);
   while (true) {
     {
       std::unique_lock lock(mutex_);
+      if (feeding && queue_.empty() && !stopping_) {
+        lock.unlock();
+        feeding = feed_(*this);
+        continue;
+      }
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       // Once stopping, queued calls are not started: stop() answers them as unavailable.
       if (stopping_) break;

@@ -71,6 +71,7 @@ class InProcessInvoker final : public exec::Invoker {
   const registry::Registry& registry_;
   metrics::Metrics* metrics_;  // GIL wait/hold histograms; may be null (tests)
   const std::function<void()> after_batch_;
+  const std::function<bool(exec::Invoker&)> feed_;
   const bool batch_scheduling_;
   const std::size_t queue_limit_;
   const std::size_t thread_count_;

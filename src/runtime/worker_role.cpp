@@ -1,6 +1,7 @@
-// A worker process: one interpreter, its own executor threads, and the channel to the front. The main
-// thread reads frames and hands calls to the executors; results, log records and notifications are
-// written back from whichever thread makes them (the Channel keeps frames whole).
+// A worker process: one interpreter, its own executor threads, and the channel to the front. With one
+// executor thread, that thread reads the frames itself whenever it is idle; with more, the main thread
+// reads them and hands calls to the executors. Results, log records and notifications are written back
+// from whichever thread makes them (the Channel keeps frames whole).
 #include "worker_role.hpp"
 
 #include "exit.hpp"
@@ -9,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -200,18 +202,10 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
   context.declarations = nullptr;
 
   AnswerBatching answers(channel, registry.entrypoints.size());
-  python::ExecutorOptions executors;
-  executors.threads = cfg.threads;
-  // The front bounds the queue; the executors here see at most --threads calls at a time.
-  executors.queue_limit = cfg.limits.queue_limit + 1024;
-  executors.after_batch = [&answers] { answers.after_batch(); };
-  executors.batch_scheduling = std::getenv("MVI_EXP_SCHED") != nullptr;
-  auto invoker = host->start_executors(registry, std::move(executors));
   ParameterMirror mirror(parameters);
   CancellableCalls cancellable;
-  workers::Frame frame;
-  bool stop = false;
-  while (!stop && channel.receive(frame)) {
+  // One frame from the front; false for `stop`. On the thread that reads the channel.
+  auto handle = [&](workers::Frame& frame, exec::Invoker& invoker) {
     try {
       switch (frame.type) {
         case FrameType::init: {
@@ -236,8 +230,8 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
           };
           if (call.cancel) cancellable.add(id, call.cancel);
           const auto read_at = std::chrono::steady_clock::now();
-          const bool accepted = invoker->submit(std::move(call), [&answers, &cancellable, id, entrypoint, generation,
-                                                                   read_at](exec::CallResult r) {
+          const bool accepted = invoker.submit(std::move(call), [&answers, &cancellable, id, entrypoint, generation,
+                                                                  read_at](exec::CallResult r) {
             cancellable.remove(id);
             const std::chrono::duration<double> took = std::chrono::steady_clock::now() - read_at;
             answers.answer(entrypoint, workers::encode_result({id, generation, took.count()}, r));
@@ -247,12 +241,60 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
         }
         case FrameType::cancel: cancellable.cancel(frame.header.at("id").get<std::uint64_t>()); break;
         case FrameType::start_jobs: host->start_jobs(); break;
-        case FrameType::stop: stop = true; break;
+        case FrameType::stop: return false;
         default: logs::runtime().error("worker: unexpected frame type {} from the front", static_cast<int>(frame.type));
       }
     } catch (const std::exception& e) {
       logs::runtime().error("worker: a frame from the front cannot be read: {}", e.what());
     }
+    return true;
+  };
+
+  python::ExecutorOptions executors;
+  executors.threads = cfg.threads;
+  // The front bounds the queue; the executors here see at most --threads calls at a time.
+  executors.queue_limit = cfg.limits.queue_limit + 1024;
+  executors.after_batch = [&answers] { answers.after_batch(); };
+  executors.batch_scheduling = false;  // measured: 2 system calls per batch, no gain without an I/O thread
+  // How the reading ended: a stop frame, or the front went away.
+  std::mutex end_mutex;
+  std::condition_variable end_cv;
+  bool ended = false;
+  bool stop = false;
+  workers::Frame frame;
+  if (cfg.threads == 1) {
+    // The executor reads the frames itself while it has nothing to run: every frame already read ahead
+    // is handled (its calls queued) before it runs them. No reader thread, no hand-off per call.
+    executors.feed = [&](exec::Invoker& self) {
+      bool more = true;
+      bool stopped = false;
+      do {
+        if (!channel.receive(frame)) {
+          more = false;
+        } else if (!handle(frame, self)) {
+          more = false;
+          stopped = true;
+        }
+      } while (more && channel.frame_ready());
+      if (!more) {
+        std::lock_guard lock(end_mutex);
+        ended = true;
+        stop = stopped;
+        end_cv.notify_all();
+      }
+      return more;
+    };
+  }
+  auto invoker = host->start_executors(registry, std::move(executors));
+  if (cfg.threads == 1) {
+    std::unique_lock lock(end_mutex);
+    end_cv.wait(lock, [&] { return ended; });
+  } else {
+    while (channel.receive(frame))
+      if (!handle(frame, *invoker)) {
+        stop = true;
+        break;
+      }
   }
   // The front went away without a stop: nobody will read what this process does; leave now.
   if (!stop) exit_now(core::kExitOk);

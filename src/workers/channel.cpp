@@ -142,6 +142,11 @@ bool Channel::receive(Frame& frame) {
   return decode_frame(body.get(), size, frame);
 }
 
+bool Channel::frame_ready() const {
+  const std::size_t buffered = end_ - begin_;
+  return buffered >= 4 && buffered - 4 >= get_u32(buffer_.get() + begin_);
+}
+
 void Channel::shut() { ::shutdown(fd_, SHUT_RDWR); }
 
 }  // namespace mvi::workers

@@ -52,6 +52,12 @@ struct ExecutorOptions {
   // Executors wait for calls under SCHED_BATCH so the I/O thread queues every ready request before
   // one runs (in-process mode). Two system calls per batch; a worker process has no I/O thread.
   bool batch_scheduling = true;
+  // One executor thread only: whenever it has no call to run, it calls this instead of waiting. It
+  // blocks until input arrives, submits the calls that input brings and returns true; or returns false
+  // once no more will come, and the executor then waits as usual. (A worker process with one thread
+  // reads its frames on the executor itself: no hand-off between a reader and the executor.) stop()
+  // must not be called while it may still block.
+  std::function<bool(exec::Invoker& self)> feed;
 };
 
 class PythonHost {

@@ -71,6 +71,8 @@ class Channel {
   }
   // Blocks for the next frame; false at end of stream or on a malformed frame (the peer is gone or broken).
   bool receive(Frame& frame);
+  // A whole frame is already read ahead: receive() returns it without a system call. Reader only.
+  bool frame_ready() const;
   // Wakes a blocked receive() and makes later sends fail (shutdown both ways); the fd stays open.
   void shut();
   int fd() const { return fd_; }
