@@ -1,6 +1,7 @@
 // Link over asio: a posix::stream_descriptor on a strand. Reads go into one growing buffer and every whole
-// frame in it is handed on before the next read; writes gather the queued frames into one async_write.
-// The flush is posted, not run at once, so frames queued by the handlers of one reactor round share it.
+// frame in it is handed on before the next read. A frame queued while no write is in progress is written
+// at once (dispatched: on an I/O thread, inline); those queued meanwhile share the next write. Measured:
+// posting the flush to gather the frames of one reactor round cost a round of its own and was slower.
 #include "mvi/workers/link.hpp"
 
 #include <boost/asio/bind_executor.hpp>
@@ -45,7 +46,7 @@ class AsioLink final : public Link, public std::enable_shared_from_this<AsioLink
       if (flush_posted_) return;
       flush_posted_ = true;
     }
-    net::post(strand_, [self = shared_from_this()] { self->flush(); });
+    net::dispatch(strand_, [self = shared_from_this()] { self->flush(); });
   }
 
   // Strand only, as is everything below.

@@ -1,7 +1,7 @@
 // The front's end of one worker's channel (isolated mode, SPEC §9), driven by the HTTP server's
 // io_context: a worker's results are read, and their answers written, on the I/O thread with no hand-off
-// to another thread; frames queued from any thread leave in batches (every frame queued during one round
-// of ready events goes out in one write). Thread-safety: send() and close() from any thread; on_frame
+// to another thread; frames queued from any thread are written at once, or, while a write is in progress,
+// together in the next one. Thread-safety: send() and close() from any thread; on_frame
 // and on_end run on the link's strand, one at a time.
 #pragma once
 
