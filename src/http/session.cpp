@@ -2,6 +2,7 @@
 // A transport belongs to its session and is used on the session's strand only; departure_probe()'s
 // function is called from executor threads and only peeks at the socket.
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 
@@ -43,6 +44,22 @@ class TcpTransport {
   template <class Handler>
   void async_wait_readable(Handler&& handler) {
     stream_.socket().async_wait(tcp::socket::wait_read, std::forward<Handler>(handler));
+  }
+
+  // Non-blocking for this call only (MSG_DONTWAIT): asio's own operations are unaffected.
+  template <class Buffers>
+  std::size_t write_now(const Buffers& buffers) {
+    iovec iov[4];
+    int count = 0;
+    for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers) && count < 4; ++it)
+      if (it->size()) iov[count++] = {const_cast<void*>(it->data()), it->size()};
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<std::size_t>(count);
+    ssize_t n;
+    do n = ::sendmsg(stream_.socket().native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n > 0 ? static_cast<std::size_t>(n) : 0;  // an error shows again in the async write that follows
   }
 
   void cancel() {

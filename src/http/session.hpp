@@ -11,6 +11,7 @@
 //     fail (the connection is closed); available(): bytes readable now, 0 on error;
 //   departure_probe(): a thread-safe function that tells whether the client has gone (core::CancelToken);
 //   async_wait_readable(handler(error_code)): completes when bytes or the FIN arrive, or on cancel();
+//   write_now(buffers): writes what the stream takes at once without blocking, returns the bytes written;
 //   shutdown_send(), close().
 #pragma once
 
@@ -476,9 +477,19 @@ class Session : public std::enable_shared_from_this<Session<Transport>> {
                       (max_requests == 0 || requests_ < max_requests);
     const bool bodiless = !write_response_head(head_text_, response, {version_, keep});
     body_text_ = bodiless || head_ ? std::string() : std::move(response.body);
-    io_.expires_after(seconds(server_.limits.write_timeout_s));
     const std::array<net::const_buffer, 2> buffers{net::buffer(head_text_), net::buffer(body_text_)};
-    net::async_write(io_.stream(), buffers, beast::bind_front_handler(&Session::on_write, this->shared_from_this(), counted, keep));
+    // Most answers fit the socket's send buffer: written at once, with no write deadline to arm and
+    // cancel (a timer system call and a handler round per answer). Only the rest waits, under the deadline.
+    const std::size_t written = io_.write_now(buffers);
+    if (written == head_text_.size() + body_text_.size()) {
+      net::post(io_.get_executor(), beast::bind_front_handler(&Session::on_write, this->shared_from_this(), counted,
+                                                              keep, beast::error_code(), written));
+      return;
+    }
+    beast::buffers_suffix<std::array<net::const_buffer, 2>> rest(buffers);
+    rest.consume(written);
+    io_.expires_after(seconds(server_.limits.write_timeout_s));
+    net::async_write(io_.stream(), rest, beast::bind_front_handler(&Session::on_write, this->shared_from_this(), counted, keep));
   }
 
   void on_write(bool counted, bool keep, beast::error_code ec, std::size_t) {

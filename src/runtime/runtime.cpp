@@ -187,6 +187,7 @@ std::string describe_parameters(const state::ParameterStore& parameters) {
 
 int run(int argc, const char* const* argv) {
   block_signals();
+  ignore_broken_pipes();
   auto parsed = config::parse_command_line(argc, argv, config::process_env());
   if (parsed.exit_code) {
     (*parsed.exit_code == 0 ? std::cout : std::cerr) << parsed.output << std::flush;

@@ -24,6 +24,8 @@ void block_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
+void ignore_broken_pipes() { std::signal(SIGPIPE, SIG_IGN); }
+
 SignalWatcher::SignalWatcher(std::function<void(int, int)> on_signal) : on_signal_(std::move(on_signal)) {
   thread_ = std::thread([this] {
     core::name_this_thread("mvi-signals");

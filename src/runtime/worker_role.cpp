@@ -6,11 +6,11 @@
 
 #include "exit.hpp"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -258,7 +258,6 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
   executors.batch_scheduling = false;  // measured: 2 system calls per batch, no gain without an I/O thread
   // How the reading ended: a stop frame, or the front went away.
   std::mutex end_mutex;
-  std::condition_variable end_cv;
   bool ended = false;
   bool stop = false;
   workers::Frame frame;
@@ -280,15 +279,22 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
         std::lock_guard lock(end_mutex);
         ended = true;
         stop = stopped;
-        end_cv.notify_all();
       }
       return more;
     };
   }
   auto invoker = host->start_executors(registry, std::move(executors));
   if (cfg.threads == 1) {
-    std::unique_lock lock(end_mutex);
-    end_cv.wait(lock, [&] { return ended; });
+    // The executor reads the channel only while idle. Meanwhile this thread watches for the front's end
+    // (POLLRDHUP: it closed its side, or was killed), so a worker inside a long call does not outlive it.
+    for (;;) {
+      {
+        std::lock_guard lock(end_mutex);
+        if (ended) break;
+      }
+      pollfd watch{channel.fd(), POLLRDHUP, 0};
+      if (::poll(&watch, 1, 100) > 0 && (watch.revents & (POLLRDHUP | POLLHUP | POLLERR))) exit_now(core::kExitOk);
+    }
   } else {
     while (channel.receive(frame))
       if (!handle(frame, *invoker)) {

@@ -1,4 +1,5 @@
-// Link over asio: a posix::stream_descriptor on a strand. Reads go into one growing buffer and every whole
+// Link over asio: a Unix stream socket on a strand (a socket, not a posix::stream_descriptor: its writes
+// use MSG_NOSIGNAL, so a worker that died answers EPIPE rather than SIGPIPE). Reads go into one growing buffer and every whole
 // frame in it is handed on before the next read. A frame queued while no write is in progress is written
 // at once (dispatched: on an I/O thread, inline); those queued meanwhile share the next write. Measured:
 // posting the flush to gather the frames of one reactor round cost a round of its own and was slower.
@@ -7,7 +8,7 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
@@ -25,7 +26,7 @@ using Strand = net::strand<net::io_context::executor_type>;
 class AsioLink final : public Link, public std::enable_shared_from_this<AsioLink> {
  public:
   AsioLink(net::io_context& io, int fd, OnFrame on_frame, OnEnd on_end)
-      : strand_(net::make_strand(io)), stream_(strand_, fd), on_frame_(std::move(on_frame)), on_end_(std::move(on_end)) {}
+      : strand_(net::make_strand(io)), stream_(strand_, net::local::stream_protocol(), fd), on_frame_(std::move(on_frame)), on_end_(std::move(on_end)) {}
 
   void start() {
     net::dispatch(strand_, [self = shared_from_this()] { self->read(); });
@@ -135,7 +136,7 @@ class AsioLink final : public Link, public std::enable_shared_from_this<AsioLink
   }
 
   Strand strand_;
-  net::posix::stream_descriptor stream_;
+  net::local::stream_protocol::socket stream_;
   OnFrame on_frame_;
   OnEnd on_end_;
 

@@ -45,6 +45,13 @@ class TestTransport {
   void async_wait_readable(Handler&& handler) {
     state_->wait = std::forward<Handler>(handler);
   }
+  // What the test stream takes in one write (its write_size() limit applies, as a full socket's would).
+  template <class Buffers>
+  std::size_t write_now(const Buffers& buffers) {
+    beast::error_code ec;
+    const std::size_t n = state_->stream.write_some(buffers, ec);
+    return ec ? 0 : n;
+  }
   void cancel() { finish_wait(); }
   void shutdown_send() { close(); }
   void close() {
@@ -89,6 +96,7 @@ class SessionTest : public ::testing::Test {
     server_->precheck = std::move(precheck);
     client_ = std::make_unique<beast::test::stream>(server_->ioc);
     TestTransport transport(server_->ioc);
+    if (server_write_size_) transport.stream().write_size(server_write_size_);
     transport.stream().connect(*client_);
     departed_ = transport.departed_flag();
     serve_connection(std::move(transport), *server_);
@@ -143,6 +151,7 @@ class SessionTest : public ::testing::Test {
   }
 
   config::Limits limits_;
+  std::size_t server_write_size_ = 0;  // bytes the server's end takes per write (0: all), like a full socket
   std::unique_ptr<Server::Impl> server_;
   std::unique_ptr<beast::test::stream> client_;
   std::shared_ptr<std::atomic<bool>> departed_;
@@ -167,6 +176,18 @@ TEST_F(SessionTest, AnswersPipelinedRequestsInOrderOnOneConnection) {
   EXPECT_LT(b, c);
   EXPECT_EQ(count(out, "HTTP/1.1 200 OK\r\n"), 3u);
   EXPECT_EQ(count(out, "Connection: close\r\n"), 1u) << out;
+  EXPECT_EQ(server_->in_flight.load(), 0u);
+}
+
+TEST_F(SessionTest, AnAnswerTheStreamCannotTakeAtOnceIsFinishedLaterWhole) {
+  server_write_size_ = 100;  // write_now takes the first 100 bytes; the async write the rest, in pieces
+  const std::string big(5000, 'b');
+  connect([&](Request, Responder respond) { respond(text(200, big)); });
+  send("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string out = read_until_closed();
+  EXPECT_TRUE(closed_);
+  EXPECT_EQ(count(out, "HTTP/1.1 200 OK\r\n"), 2u) << out.substr(0, 300);
+  EXPECT_EQ(count(out, big), 2u);
   EXPECT_EQ(server_->in_flight.load(), 0u);
 }
 

@@ -1,7 +1,8 @@
 // The front's Link over a real socketpair and an io_context on its own thread, the worker's blocking
 // Channel on the other end: frames both ways arrive whole and in order (a large one split over many
 // reads), sends from several threads never interleave, and the end is reported exactly once, for a
-// peer that leaves, a corrupt length prefix and close(), with nothing delivered after it.
+// peer that leaves, a corrupt length prefix and close(), with nothing delivered after it; a write to a
+// peer that stopped reading does not raise SIGPIPE.
 #include <gtest/gtest.h>
 
 #include <sys/socket.h>
@@ -117,6 +118,15 @@ TEST(WorkerLink, APeerThatLeavesEndsTheLinkOnceAfterItsLastFrame) {
   EXPECT_EQ(fx.ends, 1);
   ASSERT_EQ(fx.received.size(), 1u);  // the frame written before the close is delivered first
   EXPECT_EQ(fx.received[0].header.at("i"), 7);
+}
+
+TEST(WorkerLink, AWriteToAPeerThatStoppedReadingIsNoSignal) {
+  Fixture fx;
+  ::shutdown(fx.peer->fd(), SHUT_RD);  // writes to it now fail with EPIPE, which a plain write() signals
+  for (int i = 0; i < 10; ++i) fx.link->send(FrameType::call, Json{{"i", i}});
+  std::this_thread::sleep_for(50ms);  // this process is still alive, and the link still reads
+  ASSERT_TRUE(fx.peer->send(FrameType::result, Json{{"i", 1}}));
+  ASSERT_TRUE(fx.wait_frames(1));
 }
 
 TEST(WorkerLink, ACorruptLengthEndsTheLink) {

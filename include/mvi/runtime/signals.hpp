@@ -11,6 +11,10 @@ namespace mvi::runtime {
 // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread; threads created later inherit it.
 void block_signals();
 
+// A write to a peer that has gone (a worker process, a client, a closed stdout) fails with EPIPE
+// instead of killing the runtime. Python sets the same when it starts; isolated mode's front has none.
+void ignore_broken_pipes();
+
 class SignalWatcher {
  public:
   // `on_signal(signo, count)` runs on the watcher thread for each signal received (count 1, 2, ...).
