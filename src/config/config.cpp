@@ -157,7 +157,7 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
   option(app, "--log-format", c.log_format, "text|json [MVI_LOG_FORMAT]")
       ->check(CLI::IsMember({"text", "json"}, CLI::ignore_case));
   ranged(app, "--workers", c.workers, "Python worker processes, 0 = run Python in this process [MVI_WORKERS]", 0, 64);
-  ranged(app, "--threads", c.threads, "Python executor threads per interpreter [MVI_THREADS]", 1, 256);
+  ranged(app, "--threads", c.threads, "The most Python executor threads per interpreter: one takes calls, more wake while calls block [MVI_THREADS]", 1, 256);
   ranged(app, "--restart-backoff", c.restart_backoff_s,
          "Seconds before a worker that ended is restarted, doubling per quick failure [MVI_RESTART_BACKOFF]", 0.0, 60.0);
   ranged(app, "--call-timeout", c.call_timeout_s,

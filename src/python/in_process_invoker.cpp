@@ -1,6 +1,6 @@
-// Executor threads: wait for calls without the GIL, take it once per batch, run the user's
-// functions, release it, then complete the calls. Python exceptions are turned into plain
-// CallResult data here and never leave src/python.
+// Executor threads: wait for calls without the GIL, take it per call, run the user's functions,
+// release it, then complete the calls; the waker thread wakes another executor while calls block.
+// Python exceptions are turned into plain CallResult data here and never leave src/python.
 #include "in_process_invoker.hpp"
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include "build.hpp"
 #include "convert.hpp"
 #include "mvi/core/thread.hpp"
+#include "mvi/exec/blocked.hpp"
 #include "mvi/logs/crash.hpp"
 #include "mvi/logs/log.hpp"
 #include "native.hpp"
@@ -19,7 +20,6 @@ namespace py = pybind11;
 namespace mvi::python {
 namespace {
 
-constexpr std::size_t kMaxBatch = 16;
 
 // Holds the GIL for a scope with the executor's kept thread state; released on every exit path,
 // exceptions included, so a failing call can never leave the GIL taken.
@@ -106,9 +106,10 @@ InProcessInvoker::InProcessInvoker(FunctionTable& table, const registry::Registr
       batch_scheduling_(options.batch_scheduling),
       queue_limit_(options.queue_limit),
       thread_count_(static_cast<std::size_t>(std::max(options.threads, 1))) {
-  if (feed_ && thread_count_ != 1) throw std::invalid_argument("an executor feed needs exactly one executor thread");
+  feed_live_ = static_cast<bool>(feed_);
   slots_.resize(thread_count_);
   for (std::size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this, i] { run_worker(i); });
+  if (thread_count_ > 1) watcher_ = std::thread([this] { watch_blocking(); });
 }
 
 InProcessInvoker::~InProcessInvoker() { stop(); }
@@ -125,9 +126,8 @@ bool InProcessInvoker::submit(exec::Call call, exec::Completion done) {
 }
 
 std::size_t InProcessInvoker::queued() const {
-  // Lock-free: the HTTP side asks on every entrypoint request. Calls an executor took in its batch but
-  // has not started wait too (behind a slow call, maybe).
-  return queue_size_.load(std::memory_order_relaxed) + held_.load(std::memory_order_relaxed);
+  // Lock-free: the HTTP side asks on every entrypoint request.
+  return queue_size_.load(std::memory_order_relaxed);
 }
 
 void InProcessInvoker::stop() {
@@ -138,9 +138,12 @@ void InProcessInvoker::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  asleep_cv_.notify_all();
+  watcher_cv_.notify_all();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
+  if (watcher_.joinable()) watcher_.join();
   {
     std::lock_guard lock(mutex_);
     abandoned.swap(queue_);
@@ -193,96 +196,182 @@ void InProcessInvoker::run_worker(std::size_t index) {
   // Waiting under SCHED_BATCH lets the I/O thread queue every ready request before this one runs;
   // the user's code runs under the normal policy, which the threads and processes it starts inherit.
   if (batch_scheduling_) core::schedule_as_batch();
+  {
+    std::lock_guard lock(slots_mutex_);
+    pthread_getcpuclockid(pthread_self(), &slots_[index].cpu_clock);
+  }
   // A thread state registered with PyGILState, kept for the thread's life, so that nested
   // PyGILState_Ensure/pybind11 acquisitions in user or library code find it.
   PyGILState_STATE gil_state = PyGILState_Ensure();
   PyThreadState* thread_state = PyEval_SaveThread();
 
-  std::vector<Item> batch;
-  bool feeding = static_cast<bool>(feed_);
+  bool idle = true;  // under SCHED_BATCH, after_batch done: about to wait
   while (true) {
+    std::optional<Item> item;
     {
       std::unique_lock lock(mutex_);
-      if (feeding && queue_.empty() && !stopping_) {
-        lock.unlock();
-        feeding = feed_(*this);
-        continue;
-      }
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      // Once stopping, queued calls are not started: stop() answers them as unavailable.
-      if (stopping_) break;
-      // Share the queue fairly when several executors are waiting; drain when alone.
-      std::size_t take = std::clamp<std::size_t>(queue_.size() / thread_count_, 1, kMaxBatch);
-      for (std::size_t i = 0; i < take && !queue_.empty(); ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-        queue_size_.store(queue_.size(), std::memory_order_relaxed);
-        if (!batch.back().cancel_awaited) held_.fetch_add(1, std::memory_order_relaxed);
-      }
+      item = next_item(index, lock, idle);
     }
-    // One wake-up serves the whole batch; each call is still answered as soon as it returns, with
-    // the GIL released first, so a slow call never delays a fast one queued before it.
-    busy_.fetch_add(1, std::memory_order_relaxed);
-    if (batch_scheduling_) core::schedule_as_normal();
-    for (auto& item : batch) {
-      if (!item.cancel_awaited) held_.fetch_sub(1, std::memory_order_relaxed);
-      if (item.cancel_awaited) {
-        try {
-          HeldGil gil(thread_state);
-          try {
-            cancel_awaited(item.cancel_awaited);
-          } catch (py::error_already_set& e) {
-            logs::runtime().warn("cancelling an awaited call failed: {}", e.what());
-          }
-        } catch (const std::exception& e) {
-          logs::runtime().warn("cancelling an awaited call failed: {}", e.what());
-        }
-        continue;
-      }
-      // The client left (or the deadline answered) while the call waited: Python never sees it. A call
-      // that waited long enough for a client to give up is probed (one non-blocking peek at its socket).
-      const auto& token = item.call.cancel;
-      if (token && token->abandoned(std::chrono::steady_clock::now() - item.queued_at)) {
-        complete(item, exec::CallResult::cancelled());
-        continue;
-      }
-      set_slot(index, &item.call);
-      if (item.call.on_start) item.call.on_start(index);
-      auto asked = std::chrono::steady_clock::now();
-      std::chrono::steady_clock::time_point taken;
-      std::optional<exec::CallResult> result;
-      // No exception leaves this thread: anything a call throws answers that call with a 500.
-      try {
-        HeldGil gil(thread_state);
-        taken = std::chrono::steady_clock::now();
-        try {
-          result = run_call(item.call, item.done);
-        } catch (py::error_already_set& e) {
-          result = internal_failure(item.call, e.what());
-          e.restore();
-          PyErr_Clear();
-        }
-      } catch (const std::exception& e) {
-        result = internal_failure(item.call, e.what());
-      } catch (...) {
-        result = internal_failure(item.call, "unknown exception");
-      }
-      if (metrics_) {
-        auto released = std::chrono::steady_clock::now();
-        metrics_->gil_wait().observe(std::chrono::duration<double>(taken - asked).count());
-        metrics_->gil_hold().observe(std::chrono::duration<double>(released - taken).count());
-      }
-      set_slot(index, nullptr);
-      if (result) complete(item, std::move(*result));
-    }
-    if (after_batch_) after_batch_();
-    if (batch_scheduling_) core::schedule_as_batch();
+    if (!item) break;
+    // A thread that keeps finding calls queued runs them one after another without waiting in between.
+    if (idle && batch_scheduling_) core::schedule_as_normal();
+    idle = false;
+    run_item(index, *item, thread_state);
     busy_.fetch_sub(1, std::memory_order_relaxed);
-    batch.clear();
   }
 
   PyEval_RestoreThread(thread_state);
   PyGILState_Release(gil_state);
+}
+
+std::optional<InProcessInvoker::Item> InProcessInvoker::next_item(std::size_t index, std::unique_lock<std::mutex>& lock,
+                                                                  bool& idle) {
+  // How long an extra executor stays awake with nothing to do before it sleeps again.
+  constexpr auto kQuietSpell = std::chrono::milliseconds(200);
+  for (;;) {
+    // Once stopping, queued calls are not started: stop() answers them as unavailable.
+    if (stopping_) return std::nullopt;
+    if (index < awake_ && !queue_.empty()) {
+      Item item = std::move(queue_.front());
+      queue_.pop_front();
+      queue_size_.store(queue_.size(), std::memory_order_relaxed);
+      busy_.fetch_add(1, std::memory_order_relaxed);  // here, under the lock the waker reads it with
+      if (watcher_idle_) watcher_cv_.notify_one();
+      return item;
+    }
+    if (!idle) {  // before this thread waits: what it held back leaves, and it yields to the I/O thread
+      lock.unlock();
+      if (after_batch_) after_batch_();
+      if (batch_scheduling_) core::schedule_as_batch();
+      idle = true;
+      lock.lock();
+      continue;
+    }
+    if (index >= awake_) {
+      asleep_cv_.wait(lock);
+      continue;
+    }
+    if (feed_live_ && !feeding_) {  // nobody reads the input now: this thread does, while idle
+      feeding_ = true;
+      lock.unlock();
+      const bool more = feed_(*this);
+      lock.lock();
+      feeding_ = false;
+      feed_live_ = feed_live_ && more;
+      continue;
+    }
+    if (index > 0 && index + 1 == awake_) {
+      // The newest extra executor: back to sleep after a quiet spell.
+      if (cv_.wait_for(lock, kQuietSpell) == std::cv_status::timeout && queue_.empty() && index + 1 == awake_ &&
+          !stopping_) {
+        --awake_;
+        cv_.notify_all();  // the next newest starts its own quiet spell
+      }
+      continue;
+    }
+    cv_.wait(lock);
+  }
+}
+
+void InProcessInvoker::watch_blocking() {
+  core::name_this_thread("mvi-exec-waker");
+  std::vector<std::chrono::nanoseconds> cpu(thread_count_), last_cpu(thread_count_);
+  auto last = std::chrono::steady_clock::now();
+  bool fresh = true;  // no baseline yet: the first look only takes one
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    if (busy_.load(std::memory_order_relaxed) == 0) {
+      // Nothing runs: sleep until an executor takes a call (it notifies only while this flag is set).
+      watcher_idle_ = true;
+      watcher_cv_.wait(lock);
+      watcher_idle_ = false;
+      fresh = true;
+      continue;
+    }
+    watcher_cv_.wait_for(lock, exec::kBlockedAfter);
+    if (stopping_) break;
+    const std::size_t awake = awake_;
+    const bool work_waits = !queue_.empty() || (feed_live_ && !feeding_);
+    lock.unlock();
+    const auto now = std::chrono::steady_clock::now();
+    const bool in_calls = sample_cpu(awake, now, cpu);
+    std::chrono::nanoseconds used{0};
+    for (std::size_t i = 0; i < awake; ++i) used += cpu[i] - last_cpu[i];
+    const bool wake = !fresh && in_calls && work_waits && awake < thread_count_ && exec::blocked(now - last, used);
+    last_cpu = cpu;
+    last = now;
+    fresh = false;
+    lock.lock();
+    if (wake && awake_ == awake && !stopping_) {
+      ++awake_;
+      asleep_cv_.notify_all();
+    }
+  }
+}
+
+bool InProcessInvoker::sample_cpu(std::size_t awake, std::chrono::steady_clock::time_point now,
+                                  std::vector<std::chrono::nanoseconds>& cpu) {
+  bool in_calls = true;
+  std::lock_guard lock(slots_mutex_);
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    const Slot& slot = slots_[i];
+    timespec ts{};
+    if (clock_gettime(slot.cpu_clock, &ts) == 0) cpu[i] = std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+    // An awake executor between calls takes the waiting work itself; a call just started may yet compute.
+    if (i < awake && (!slot.active || now - slot.call.started < exec::kBlockedAfter)) in_calls = false;
+  }
+  return in_calls;
+}
+
+void InProcessInvoker::run_item(std::size_t index, Item& item, PyThreadState* thread_state) {
+  if (item.cancel_awaited) {
+    try {
+      HeldGil gil(thread_state);
+      try {
+        cancel_awaited(item.cancel_awaited);
+      } catch (py::error_already_set& e) {
+        logs::runtime().warn("cancelling an awaited call failed: {}", e.what());
+      }
+    } catch (const std::exception& e) {
+      logs::runtime().warn("cancelling an awaited call failed: {}", e.what());
+    }
+    return;
+  }
+  // The client left (or the deadline answered) while the call waited: Python never sees it. A call
+  // that waited long enough for a client to give up is probed (one non-blocking peek at its socket).
+  const auto& token = item.call.cancel;
+  if (token && token->abandoned(std::chrono::steady_clock::now() - item.queued_at)) {
+    complete(item, exec::CallResult::cancelled());
+    return;
+  }
+  set_slot(index, &item.call);
+  if (item.call.on_start) item.call.on_start(index);
+  auto asked = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point taken;
+  std::optional<exec::CallResult> result;
+  // No exception leaves this thread: anything a call throws answers that call with a 500.
+  try {
+    HeldGil gil(thread_state);
+    taken = std::chrono::steady_clock::now();
+    try {
+      result = run_call(item.call, item.done);
+    } catch (py::error_already_set& e) {
+      result = internal_failure(item.call, e.what());
+      e.restore();
+      PyErr_Clear();
+    }
+  } catch (const std::exception& e) {
+    result = internal_failure(item.call, e.what());
+  } catch (...) {
+    result = internal_failure(item.call, "unknown exception");
+  }
+  if (metrics_) {
+    auto released = std::chrono::steady_clock::now();
+    metrics_->gil_wait().observe(std::chrono::duration<double>(taken - asked).count());
+    metrics_->gil_hold().observe(std::chrono::duration<double>(released - taken).count());
+  }
+  set_slot(index, nullptr);
+  if (result) complete(item, std::move(*result));
 }
 
 std::optional<exec::CallResult> InProcessInvoker::run_call(exec::Call& call, exec::Completion& done) {

@@ -1,13 +1,16 @@
 // Internal to src/python: executor threads of the one embedded interpreter. Each thread keeps a
-// persistent PyThreadState (re-taking the GIL with it costs ~50 ns; creating one per call ~10 µs)
-// and drains several queued calls per GIL hold. submit() is called from I/O threads; completions
-// run on the executor thread after the GIL is released.
+// persistent PyThreadState (re-taking the GIL with it costs ~50 ns; creating one per call ~10 µs).
+// `threads` is a maximum (SPEC §3): one hot thread takes the calls; another wakes only while every awake
+// thread's call is blocked (sleep, I/O) and calls wait, and goes back to sleep after a quiet spell, so
+// sync code that waits does not serialise and CPU-bound code stays on one thread. submit() is called
+// from I/O threads; completions run on the executor thread after the GIL is released.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <cstdint>
 #include <condition_variable>
+#include <cstdint>
+#include <ctime>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -46,13 +49,22 @@ class InProcessInvoker final : public exec::Invoker {
     std::chrono::steady_clock::time_point queued_at{};
   };
 
-  // What executor `index` is running, for running(); guarded by slots_mutex_.
+  // What executor `index` is running, for running() and the waker; guarded by slots_mutex_.
   struct Slot {
     bool active = false;
     exec::RunningCall call;
+    clockid_t cpu_clock{};  // the executor thread's CPU-time clock
   };
 
   void run_worker(std::size_t index);
+  // Waits until executor `index` may take a call (or feeds, or sleeps while not awake); returns it, or
+  // nullopt once stopping. Flushes (after_batch, SCHED_BATCH) before the thread would wait. mutex_ held.
+  std::optional<Item> next_item(std::size_t index, std::unique_lock<std::mutex>& lock, bool& idle);
+  void run_item(std::size_t index, Item& item, PyThreadState* thread_state);
+  // Wakes one more executor while every awake one is blocked in a call and work waits (exec/blocked.hpp).
+  void watch_blocking();
+  // Every executor's CPU time into `cpu`; true if each of the first `awake` has been in a call kBlockedAfter.
+  bool sample_cpu(std::size_t awake, std::chrono::steady_clock::time_point now, std::vector<std::chrono::nanoseconds>& cpu);
   void set_slot(std::size_t index, const exec::Call* call);
   // Cancels an awaited call's future; GIL held.
   void cancel_awaited(std::uint64_t id);
@@ -79,8 +91,14 @@ class InProcessInvoker final : public exec::Invoker {
   std::condition_variable cv_;
   std::deque<Item> queue_;
   std::atomic<std::size_t> queue_size_{0};  // queue_.size(), written under mutex_, read without it
-  std::atomic<std::size_t> held_{0};  // calls taken into executors' batches, not started yet
   bool stopping_ = false;
+  std::size_t awake_ = 1;       // executors [0, awake_) take calls; the others sleep (asleep_cv_)
+  bool feeding_ = false;        // an executor is inside feed_ now
+  bool feed_live_ = false;      // feed_ may still bring calls
+  bool watcher_idle_ = false;   // the waker sleeps until a call starts (watcher_cv_)
+  std::condition_variable asleep_cv_;
+  std::condition_variable watcher_cv_;
+  std::thread watcher_;
   std::atomic<std::size_t> busy_{0};
   std::atomic<std::uint64_t> next_awaited_{1};
   mutable std::mutex slots_mutex_;

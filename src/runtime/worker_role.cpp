@@ -1,7 +1,7 @@
-// A worker process: one interpreter, its own executor threads, and the channel to the front. With one
-// executor thread, that thread reads the frames itself whenever it is idle; with more, the main thread
-// reads them and hands calls to the executors. Results, log records and notifications are written back
-// from whichever thread makes them (the Channel keeps frames whole).
+// A worker process: one interpreter, its own executor threads, and the channel to the front. An idle
+// executor reads the frames itself (one at a time); the main thread only watches for the front's end.
+// Results, log records and notifications are written back from whichever thread makes them (the
+// Channel keeps frames whole).
 #include "worker_role.hpp"
 
 #include "exit.hpp"
@@ -261,46 +261,36 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
   bool ended = false;
   bool stop = false;
   workers::Frame frame;
-  if (cfg.threads == 1) {
-    // The executor reads the frames itself while it has nothing to run: every frame already read ahead
-    // is handled (its calls queued) before it runs them. No reader thread, no hand-off per call.
-    executors.feed = [&](exec::Invoker& self) {
-      bool more = true;
-      bool stopped = false;
-      do {
-        if (!channel.receive(frame)) {
-          more = false;
-        } else if (!handle(frame, self)) {
-          more = false;
-          stopped = true;
-        }
-      } while (more && channel.frame_ready());
-      if (!more) {
-        std::lock_guard lock(end_mutex);
-        ended = true;
-        stop = stopped;
+  // An idle executor reads the frames itself (one at a time: the executors' feed): every frame already
+  // read ahead is handled, its calls queued, before they run. No reader thread, no hand-off per call.
+  executors.feed = [&](exec::Invoker& self) {
+    bool more = true;
+    bool stopped = false;
+    do {
+      if (!channel.receive(frame)) {
+        more = false;
+      } else if (!handle(frame, self)) {
+        more = false;
+        stopped = true;
       }
-      return more;
-    };
-  }
-  auto invoker = host->start_executors(registry, std::move(executors));
-  if (cfg.threads == 1) {
-    // The executor reads the channel only while idle. Meanwhile this thread watches for the front's end
-    // (POLLRDHUP: it closed its side, or was killed), so a worker inside a long call does not outlive it.
-    for (;;) {
-      {
-        std::lock_guard lock(end_mutex);
-        if (ended) break;
-      }
-      pollfd watch{channel.fd(), POLLRDHUP, 0};
-      if (::poll(&watch, 1, 100) > 0 && (watch.revents & (POLLRDHUP | POLLHUP | POLLERR))) exit_now(core::kExitOk);
+    } while (more && channel.frame_ready());
+    if (!more) {
+      std::lock_guard lock(end_mutex);
+      ended = true;
+      stop = stopped;
     }
-  } else {
-    while (channel.receive(frame))
-      if (!handle(frame, *invoker)) {
-        stop = true;
-        break;
-      }
+    return more;
+  };
+  auto invoker = host->start_executors(registry, std::move(executors));
+  // The executors read the channel only while one is idle. Meanwhile this thread watches for the front's
+  // end (POLLRDHUP: it closed its side, or was killed), so a worker inside long calls does not outlive it.
+  for (;;) {
+    {
+      std::lock_guard lock(end_mutex);
+      if (ended) break;
+    }
+    pollfd watch{channel.fd(), POLLRDHUP, 0};
+    if (::poll(&watch, 1, 100) > 0 && (watch.revents & (POLLRDHUP | POLLHUP | POLLERR))) exit_now(core::kExitOk);
   }
   // The front went away without a stop: nobody will read what this process does; leave now.
   if (!stop) exit_now(core::kExitOk);

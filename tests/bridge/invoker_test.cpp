@@ -1,7 +1,8 @@
 // InProcessInvoker against the real interpreter: calls run and complete, a cancelled queued call never
 // reaches Python, a failure inside the runtime (a validation note that does not match its value) is
 // a 500 for that call while the executor goes on, a completion that throws is contained, and
-// running() names the call an executor is inside. main() (embedded_main.cpp) holds the GIL between
+// running() names the call an executor is inside; calls that block wake another executor, CPU-bound
+// ones stay on one. main() (embedded_main.cpp) holds the GIL between
 // tests; each test releases it while executors run.
 #include "in_process_invoker.hpp"
 
@@ -12,6 +13,7 @@
 
 #include <chrono>
 #include <future>
+#include <set>
 #include <thread>
 
 #include "mvi/core/json.hpp"
@@ -37,13 +39,27 @@ def wait():
 
 def pick(x):
     return type(x).__name__
+
+meet = threading.Barrier(2)
+
+def rendezvous():
+    meet.wait(5)  # only two calls running at once get past it
+    return threading.get_ident()
+
+def spin():
+    x = 0
+    for i in range(1000000):
+        x += i
+    return threading.get_ident()
 )";
 
 const char* kRegistry = R"({"entrypoints": [
   {"name": "echo", "params": [{"name": "x", "type": {"kind": "any"}, "required": false}]},
   {"name": "wait"},
   {"name": "pick", "params": [{"name": "x", "type": {"kind": "union", "options": [{"kind": "datetime"},
-                                                                                   {"kind": "dict"}]}}]}
+                                                                                   {"kind": "dict"}]}}]},
+  {"name": "rendezvous"},
+  {"name": "spin"}
 ]})";
 
 class InvokerTest : public ::testing::Test {
@@ -51,7 +67,7 @@ class InvokerTest : public ::testing::Test {
   void SetUp() override {
     scope_["__builtins__"] = py::module_::import("builtins");
     py::exec(kService, scope_);  // the functions' globals are scope_, so they see calls and gate
-    table_.functions = {scope_["echo"], scope_["wait"], scope_["pick"]};
+    table_.functions = {scope_["echo"], scope_["wait"], scope_["pick"], scope_["rendezvous"], scope_["spin"]};
     table_.http_exception = py::module_::import("mvi.exceptions").attr("HTTPException");
     table_.format_exception = py::module_::import("traceback").attr("format_exception");
     table_.is_coroutine = py::module_::import("inspect").attr("iscoroutine");
@@ -106,6 +122,31 @@ TEST_F(InvokerTest, ACallRunsAndCompletes) {
   auto r = get(f);
   EXPECT_EQ(r.outcome, exec::Outcome::ok) << r.error;
   EXPECT_EQ(r.value, 5);
+}
+
+TEST_F(InvokerTest, CallsThatBlockWakeAnotherExecutor) {
+  start(2);  // the most; one takes calls until the first blocks
+  auto a = submit(call(3, Json::object()));
+  auto b = submit(call(3, Json::object()));
+  auto ra = get(a), rb = get(b);
+  ASSERT_EQ(ra.outcome, exec::Outcome::ok) << ra.error;  // a lone call times out at the barrier: a 500
+  ASSERT_EQ(rb.outcome, exec::Outcome::ok) << rb.error;
+  EXPECT_NE(ra.value, rb.value);  // two threads
+}
+
+TEST_F(InvokerTest, CpuBoundCallsStayOnOneExecutor) {
+  start(4);
+  std::vector<std::future<exec::CallResult>> futures;
+  for (int i = 0; i < 6; ++i) futures.push_back(submit(call(4, Json::object())));
+  std::set<std::int64_t> threads;
+  for (auto& f : futures) {
+    auto r = get(f);
+    ASSERT_EQ(r.outcome, exec::Outcome::ok) << r.error;
+    threads.insert(r.value.get<std::int64_t>());
+  }
+  // One thread computes; waking more would only make them take turns at the GIL. (Two, at most, on a
+  // machine whose hypervisor takes the CPU away for long stretches.)
+  EXPECT_LE(threads.size(), 2u);
 }
 
 TEST_F(InvokerTest, ACancelledQueuedCallNeverReachesPython) {

@@ -48,7 +48,7 @@ TEST(ParseCommandLine, Defaults) {
   EXPECT_EQ(c.log_level, "info");
   EXPECT_EQ(c.log_format, "text");
   EXPECT_EQ(c.workers, 0) << "in-process mode by default";
-  EXPECT_EQ(c.threads, 1);
+  EXPECT_EQ(c.threads, 8);
   EXPECT_DOUBLE_EQ(c.restart_backoff_s, 0.5);
   EXPECT_EQ(c.worker_fd, -1);
   EXPECT_DOUBLE_EQ(c.call_timeout_s, 0);

@@ -10,6 +10,7 @@
 #include "mvi/core/error.hpp"
 #include "mvi/core/request_id.hpp"
 #include "mvi/core/time.hpp"
+#include "mvi/exec/blocked.hpp"
 
 namespace mvi::core {
 namespace {
@@ -114,3 +115,13 @@ TEST(Error, ExitCodes) {
 
 }  // namespace
 }  // namespace mvi::core
+
+TEST(ExecutorWaking, OnlyExecutorsThatUseLittleCpuTogetherCountAsBlocked) {
+  using std::chrono::microseconds;
+  using std::chrono::milliseconds;
+  EXPECT_TRUE(mvi::exec::blocked(milliseconds(2), microseconds(100)));  // asleep in time.sleep
+  EXPECT_FALSE(mvi::exec::blocked(milliseconds(2), microseconds(1900)));  // computing
+  // Two threads taking turns at the GIL use one CPU between them: not blocked, no third thread.
+  EXPECT_FALSE(mvi::exec::blocked(milliseconds(2), microseconds(1000)));
+  EXPECT_FALSE(mvi::exec::blocked(milliseconds(0), microseconds(0)));
+}

@@ -44,7 +44,7 @@ struct Config {
   std::string log_level = "info";
   std::string log_format = "text";   // text | json
   int workers = 0;                   // Python worker processes; 0 = in-process mode (SPEC §9)
-  int threads = 1;                   // Python executor threads per interpreter
+  int threads = 8;                   // the most Python executor threads per interpreter (one hot, SPEC §3)
   double restart_backoff_s = 0.5;    // isolated mode: first delay before a worker is restarted, doubling
   double call_timeout_s = 0;         // isolated mode: a call past it is answered 504 and its worker replaced; 0 = off
   std::uint64_t max_requests = 0;    // isolated mode: recycle a worker after this many calls; 0 = never

@@ -43,7 +43,7 @@ struct NativeContext {
 };
 
 struct ExecutorOptions {
-  int threads = 1;
+  int threads = 1;  // the most executor threads; one takes calls, more wake only while calls block
   std::size_t queue_limit = 1024;
   metrics::Metrics* metrics = nullptr;  // GIL wait/hold histograms; may be null
   // Run by an executor thread once it has answered a batch of calls, before it waits for more (a
@@ -52,11 +52,10 @@ struct ExecutorOptions {
   // Executors wait for calls under SCHED_BATCH so the I/O thread queues every ready request before
   // one runs (in-process mode). Two system calls per batch; a worker process has no I/O thread.
   bool batch_scheduling = true;
-  // One executor thread only: whenever it has no call to run, it calls this instead of waiting. It
-  // blocks until input arrives, submits the calls that input brings and returns true; or returns false
-  // once no more will come, and the executor then waits as usual. (A worker process with one thread
-  // reads its frames on the executor itself: no hand-off between a reader and the executor.) stop()
-  // must not be called while it may still block.
+  // An idle executor calls this instead of waiting, when no other is inside it. It blocks until input
+  // arrives, submits the calls that input brings and returns true; or returns false once no more will
+  // come, and the executors then wait as usual. (A worker process reads its frames on an executor: no
+  // hand-off between a reader and the executor.) stop() must not be called while it may still block.
   std::function<bool(exec::Invoker& self)> feed;
 };
 
