@@ -122,7 +122,7 @@ def test_request_deadline_detail_names_the_configured_timeout(start_service):
 
 
 def test_queue_full_is_503_with_retry_after(start_service):
-    svc, pid = start(start_service, "--queue-limit", "1")
+    svc, pid = start(start_service, "--queue-limit", "1", "--threads", "1")  # one executor: a call blocks it
     with LivenessProbe(svc.port) as probe:
         conns = [RawConnection(svc.port) for _ in range(5)]
         try:

@@ -18,7 +18,9 @@ SERVICE = Path(__file__).resolve().parent / "services" / "request_path" / "servi
 
 @pytest.fixture(scope="module")
 def svc(module_launcher):
-    service = module_launcher.start(SERVICE, "--drain-delay", "0", "--header-timeout", "30", "--body-timeout", "30")
+    # One executor (--threads 1): several tests here queue calls behind one that blocks.
+    service = module_launcher.start(SERVICE, "--drain-delay", "0", "--header-timeout", "30", "--body-timeout", "30",
+                                    "--threads", "1")
     service.pid_at_start = service.proc.pid
     return service
 
@@ -220,7 +222,9 @@ def test_an_async_call_whose_client_left_is_cancelled(svc):
 
 
 def test_a_stuck_executor_makes_ready_503_and_shutdown_still_exits(module_launcher):
-    svc = module_launcher.start(SERVICE, "--request-timeout", "1", "--graceful-timeout", "2", "--drain-delay", "0")
+    # One executor: with more, another wakes while the first sleeps and the service is not stuck.
+    svc = module_launcher.start(SERVICE, "--request-timeout", "1", "--graceful-timeout", "2", "--drain-delay", "0",
+                                "--threads", "1")
     blocker = socket.create_connection(("127.0.0.1", svc.port), timeout=10)
     blocker.sendall(post_json("/sleepy", b'{"seconds": 60}', [("X-Request-ID", "stuck-1")]))
     waiter = socket.create_connection(("127.0.0.1", svc.port), timeout=10)
@@ -279,3 +283,19 @@ def test_the_packages_reserved_names_are_the_route_tables(svc):
     status, _, body = post(svc, "/reserved", {})
     assert status == 200 and body["package"] == body["runtime"], body
     assert {"health", "parameters", "~parameters", "~monitor", "openapi.json", "redoc"} <= set(body["runtime"])
+
+
+def test_a_call_that_sleeps_does_not_hold_up_the_next_with_the_default_threads(module_launcher):
+    # --threads is a maximum (default 8): while one sync call sleeps, another executor wakes for the next call.
+    svc = module_launcher.start(SERVICE, "--drain-delay", "0")
+    sleeper = socket.create_connection(("127.0.0.1", svc.port), timeout=10)
+    try:
+        sleeper.sendall(post_json("/sleepy", b'{"seconds": 3}'))
+        time.sleep(0.2)  # it is running
+        r = svc.request("POST", "/sleepy", json={"seconds": 0}, timeout=2.5)
+        assert r.status == 200, r  # answered while the first still sleeps
+        status = svc.request("GET", "/status").body
+        assert [c["entrypoint"] for c in status["executors"]["running"]] == ["sleepy"], status
+        assert svc.request("GET", "/health/ready").status == 200
+    finally:
+        sleeper.close()
