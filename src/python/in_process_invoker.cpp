@@ -3,8 +3,12 @@
 // Python exceptions are turned into plain CallResult data here and never leave src/python.
 #include "in_process_invoker.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <stdexcept>
 
 #include "build.hpp"
@@ -144,6 +148,11 @@ void InProcessInvoker::stop() {
     if (t.joinable()) t.join();
   threads_.clear();
   if (watcher_.joinable()) watcher_.join();
+  for (auto& slot : slots_)
+    if (slot.stat_fd >= 0) {
+      ::close(slot.stat_fd);
+      slot.stat_fd = -1;
+    }
   {
     std::lock_guard lock(mutex_);
     abandoned.swap(queue_);
@@ -199,6 +208,8 @@ void InProcessInvoker::run_worker(std::size_t index) {
   {
     std::lock_guard lock(slots_mutex_);
     pthread_getcpuclockid(pthread_self(), &slots_[index].cpu_clock);
+    // This thread's scheduler state, for the waker (a thread that waits for a CPU is not blocked).
+    slots_[index].stat_fd = ::open("/proc/thread-self/stat", O_RDONLY | O_CLOEXEC);
   }
   // A thread state registered with PyGILState, kept for the thread's life, so that nested
   // PyGILState_Ensure/pybind11 acquisitions in user or library code find it.
@@ -288,7 +299,9 @@ void InProcessInvoker::watch_blocking() {
       fresh = true;
       continue;
     }
-    watcher_cv_.wait_for(lock, exec::kBlockedAfter);
+    // Every kBlockedAfter while calls wait; a slower look while none does (a new one is seen at the next).
+    const bool waiting = !queue_.empty() || (feed_live_ && !feeding_);
+    watcher_cv_.wait_for(lock, waiting ? exec::kBlockedAfter : 5 * exec::kBlockedAfter);
     if (stopping_) break;
     const std::size_t awake = awake_;
     const bool work_waits = !queue_.empty() || (feed_live_ && !feeding_);
@@ -297,7 +310,8 @@ void InProcessInvoker::watch_blocking() {
     const bool in_calls = sample_cpu(awake, now, cpu);
     std::chrono::nanoseconds used{0};
     for (std::size_t i = 0; i < awake; ++i) used += cpu[i] - last_cpu[i];
-    const bool wake = !fresh && in_calls && work_waits && awake < thread_count_ && exec::blocked(now - last, used);
+    const bool wake = !fresh && in_calls && work_waits && awake < thread_count_ &&
+                      exec::blocked(now - last, used) && none_runnable(awake);
     last_cpu = cpu;
     last = now;
     fresh = false;
@@ -305,6 +319,7 @@ void InProcessInvoker::watch_blocking() {
     if (wake && awake_ == awake && !stopping_) {
       ++awake_;
       asleep_cv_.notify_all();
+      fresh = true;  // the woken thread's CPU time has no baseline yet
     }
   }
 }
@@ -313,14 +328,29 @@ bool InProcessInvoker::sample_cpu(std::size_t awake, std::chrono::steady_clock::
                                   std::vector<std::chrono::nanoseconds>& cpu) {
   bool in_calls = true;
   std::lock_guard lock(slots_mutex_);
-  for (std::size_t i = 0; i < slots_.size(); ++i) {
+  for (std::size_t i = 0; i < awake && i < slots_.size(); ++i) {
     const Slot& slot = slots_[i];
     timespec ts{};
     if (clock_gettime(slot.cpu_clock, &ts) == 0) cpu[i] = std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
     // An awake executor between calls takes the waiting work itself; a call just started may yet compute.
-    if (i < awake && (!slot.active || now - slot.call.started < exec::kBlockedAfter)) in_calls = false;
+    if ((!slot.active || now - slot.call.started < exec::kBlockedAfter)) in_calls = false;
   }
   return in_calls;
+}
+
+bool InProcessInvoker::none_runnable(std::size_t awake) {
+  std::lock_guard lock(slots_mutex_);
+  for (std::size_t i = 0; i < awake && i < slots_.size(); ++i) {
+    if (slots_[i].stat_fd < 0) continue;  // no /proc: the CPU time alone decides
+    char buf[512];
+    const ssize_t n = ::pread(slots_[i].stat_fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) continue;
+    buf[n] = '\0';
+    // "pid (comm) S ...": the state follows the last ')'. R: running, or waiting for a CPU.
+    const char* close = std::strrchr(buf, ')');
+    if (close && close[1] == ' ' && close[2] == 'R') return false;
+  }
+  return true;
 }
 
 void InProcessInvoker::run_item(std::size_t index, Item& item, PyThreadState* thread_state) {

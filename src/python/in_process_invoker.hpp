@@ -54,6 +54,7 @@ class InProcessInvoker final : public exec::Invoker {
     bool active = false;
     exec::RunningCall call;
     clockid_t cpu_clock{};  // the executor thread's CPU-time clock
+    int stat_fd = -1;       // its /proc/thread-self/stat (its scheduler state), or -1
   };
 
   void run_worker(std::size_t index);
@@ -63,8 +64,10 @@ class InProcessInvoker final : public exec::Invoker {
   void run_item(std::size_t index, Item& item, PyThreadState* thread_state);
   // Wakes one more executor while every awake one is blocked in a call and work waits (exec/blocked.hpp).
   void watch_blocking();
-  // Every executor's CPU time into `cpu`; true if each of the first `awake` has been in a call kBlockedAfter.
+  // The CPU time of the first `awake` executors into `cpu`; true if each has been in a call kBlockedAfter.
   bool sample_cpu(std::size_t awake, std::chrono::steady_clock::time_point now, std::vector<std::chrono::nanoseconds>& cpu);
+  // None of the first `awake` executors is running or waiting for a CPU (their /proc state is not R).
+  bool none_runnable(std::size_t awake);
   void set_slot(std::size_t index, const exec::Call* call);
   // Cancels an awaited call's future; GIL held.
   void cancel_awaited(std::uint64_t id);
