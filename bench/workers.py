@@ -185,8 +185,13 @@ def main():
         print(f"| {key} | {med(key, 'rps'):.0f} | {med(key, 'p99_ms'):.2f} |")
 
     def ratio(a, b):
+        # Both figures: the ratio of the medians, and the median of each repeat's ratio (the two rows of a
+        # repeat run back to back, so a slow phase of a shared VM hits both; it moves less between runs).
         if a in samples and b in samples:
-            print(f"{a} / {b}: {med(a, 'rps') / med(b, 'rps'):.2f}×")
+            paired = [x["rps"] / y["rps"] for x, y in zip(samples[a], samples[b]) if y["rps"]]
+            each = ", ".join(f"{r:.2f}" for r in paired)
+            print(f"{a} / {b}: {med(a, 'rps') / med(b, 'rps'):.2f}× (per repeat {each}; "
+                  f"median {statistics.median(paired):.2f}×)")
 
     print()
     print(f"machine ceiling, 2 plain processes / 1: {statistics.median(ceiling):.2f}×")
