@@ -7,9 +7,11 @@ namespace mvi::api {
 
 std::optional<Stuck> find_stuck(const exec::Invoker& invoker, double timeout_s,
                                 std::chrono::steady_clock::time_point now) {
-  if (invoker.queued() == 0) return std::nullopt;
+  const std::size_t waiting = invoker.waiting();
+  if (waiting == 0) return std::nullopt;
   auto running = invoker.running();
-  if (running.empty() || running.size() < invoker.executors()) return std::nullopt;
+  // Every executor that takes calls is inside an old one (a CPU-bound call never wakes another).
+  if (running.empty() || running.size() < invoker.awake()) return std::nullopt;
   const exec::RunningCall* oldest = nullptr;
   for (const auto& call : running) {
     const double seconds = std::chrono::duration<double>(now - call.started).count();
@@ -22,7 +24,7 @@ std::optional<Stuck> find_stuck(const exec::Invoker& invoker, double timeout_s,
   char text[64];
   std::snprintf(text, sizeof text, "%.1f s", s.seconds);
   s.reason = "every executor has been running one call for longer than the request timeout while " +
-             std::to_string(invoker.queued()) + " call(s) wait; entrypoint '" + s.call.entrypoint +
+             std::to_string(waiting) + " call(s) wait; entrypoint '" + s.call.entrypoint +
              "' has been running for " + text + " [request_id=" + s.call.request_id + "]";
   return s;
 }

@@ -38,6 +38,7 @@ class InProcessInvoker final : public exec::Invoker {
   std::size_t queued() const override;
   std::size_t busy() const override { return busy_.load(std::memory_order_relaxed); }
   std::size_t executors() const override { return thread_count_; }
+  std::size_t awake() const override { return awake_.load(std::memory_order_relaxed); }
   std::vector<exec::RunningCall> running() const override;
   void stop() override;
 
@@ -95,7 +96,8 @@ class InProcessInvoker final : public exec::Invoker {
   std::deque<Item> queue_;
   std::atomic<std::size_t> queue_size_{0};  // queue_.size(), written under mutex_, read without it
   bool stopping_ = false;
-  std::size_t awake_ = 1;       // executors [0, awake_) take calls; the others sleep (asleep_cv_)
+  std::atomic<std::size_t> awake_{1};  // executors [0, awake_) take calls; the others sleep (asleep_cv_).
+                                       // Changed under mutex_; read without it by awake()
   bool feeding_ = false;        // an executor is inside feed_ now
   bool feed_live_ = false;      // feed_ may still bring calls
   bool watcher_idle_ = false;   // the waker sleeps until a call starts (watcher_cv_)

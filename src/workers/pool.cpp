@@ -188,6 +188,22 @@ std::size_t WorkerPool::executors() const {
   return impl_->slots.size() * static_cast<std::size_t>(impl_->options.threads);
 }
 
+std::size_t WorkerPool::awake() const {
+  // A running worker has at least its one hot executor; how many more it woke is its own business.
+  std::lock_guard lock(impl_->mutex);
+  std::size_t n = 0;
+  for (const auto& s : impl_->slots) n += s->state == State::running;
+  return n;
+}
+
+std::size_t WorkerPool::waiting() const {
+  std::lock_guard lock(impl_->mutex);
+  std::size_t n = impl_->queue.size();
+  for (const auto& s : impl_->slots)
+    for (const auto& [id, call] : s->in_flight) n += !s->started.started(id);
+  return n;
+}
+
 std::vector<exec::RunningCall> WorkerPool::running() const {
   std::lock_guard lock(impl_->mutex);
   std::vector<exec::RunningCall> out;

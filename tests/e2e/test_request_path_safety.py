@@ -299,3 +299,26 @@ def test_a_call_that_sleeps_does_not_hold_up_the_next_with_the_default_threads(m
         assert svc.request("GET", "/health/ready").status == 200
     finally:
         sleeper.close()
+
+
+def test_a_call_that_computes_forever_makes_ready_503_with_the_default_threads(module_launcher):
+    # A CPU-bound call never wakes a second executor, so with --threads 8 the one awake executor is stuck.
+    svc = module_launcher.start(SERVICE, "--request-timeout", "1", "--graceful-timeout", "2", "--drain-delay", "0")
+    blocker = socket.create_connection(("127.0.0.1", svc.port), timeout=10)
+    blocker.sendall(post_json("/spin", b'{"seconds": 60}', [("X-Request-ID", "spin-1")]))
+    waiter = socket.create_connection(("127.0.0.1", svc.port), timeout=10)
+    waiter.sendall(post_json("/sleepy", b'{"seconds": 0}'))
+    deadline = time.monotonic() + 10
+    ready = None
+    while time.monotonic() < deadline:
+        ready = svc.request("GET", "/health/ready")
+        if ready.status == 503:
+            break
+        time.sleep(0.2)
+    assert ready.status == 503 and ready.body["status"] == "stuck", ready
+    assert "spin-1" in ready.body["detail"], ready
+    svc.signal(signal.SIGTERM)
+    code = svc.wait(10)
+    blocker.close()
+    waiter.close()
+    assert code == 0, svc.describe()

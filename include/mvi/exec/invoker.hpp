@@ -108,7 +108,13 @@ class Invoker {
   // Cheap (no lock): the HTTP side reads it on every entrypoint request.
   virtual std::size_t queued() const = 0;
   virtual std::size_t busy() const = 0;
+  // The most executors that may run calls (--threads is a maximum).
   virtual std::size_t executors() const = 0;
+  // Executors that take calls now: the others wake only while calls block. At most executors().
+  virtual std::size_t awake() const { return executors(); }
+  // Calls waiting for an executor wherever they wait (isolated mode: also those a worker holds and has
+  // not started). May lock: for /health/ready and /status, not the request path.
+  virtual std::size_t waiting() const { return queued(); }
   // The calls executors are running now (async calls awaited on the event loop are not included).
   virtual std::vector<RunningCall> running() const = 0;
   // Isolated mode's worker processes (empty in-process).

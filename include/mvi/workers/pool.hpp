@@ -83,6 +83,8 @@ class WorkerPool final : public exec::Invoker {
   std::size_t queued() const override;
   std::size_t busy() const override;
   std::size_t executors() const override;
+  std::size_t awake() const override;
+  std::size_t waiting() const override;
   std::vector<exec::RunningCall> running() const override;
   std::vector<exec::WorkerStatus> workers() const override;
   bool serving() const override;

@@ -37,7 +37,7 @@ void App::on_status(const ContextPtr& ctx, const Match&) {
                          {"seconds", std::round(std::chrono::duration<double>(now - call.started).count() * 1000.0) / 1000.0}});
     executors = {{"count", service->invoker->executors()},
                  {"busy", service->invoker->busy()},
-                 {"queued", service->invoker->queued()},
+                 {"queued", service->invoker->waiting()},
                  {"running", std::move(running)}};
     if (auto s = find_stuck(*service->invoker, deps_.config.limits.request_timeout_s, now))
       stuck = {{"entrypoint", s->call.entrypoint}, {"request_id", s->call.request_id}, {"reason", s->reason}};

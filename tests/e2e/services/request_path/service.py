@@ -88,6 +88,15 @@ def sleepy(seconds: float) -> float:
 
 
 @service.entrypoint
+def spin(seconds: float) -> float:
+    # Computes (holds the GIL and a CPU) for `seconds`: no other executor wakes for it.
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+    return seconds
+
+
+@service.entrypoint
 def segfault() -> None:
     ctypes.string_at(0)
 
