@@ -221,12 +221,11 @@ def test_an_async_call_whose_client_left_is_cancelled(svc):
 # A stuck service stops looking healthy; shutdown never hangs on Python
 
 
-def test_a_stuck_executor_makes_ready_503_and_shutdown_still_exits(module_launcher):
-    # One executor: with more, another wakes while the first sleeps and the service is not stuck.
-    svc = module_launcher.start(SERVICE, "--request-timeout", "1", "--graceful-timeout", "2", "--drain-delay", "0",
-                                "--threads", "1")
+def block_until_stuck(svc, path, request_id):
+    """POSTs a 60 s call to `path` and a quick one behind it, then polls /health/ready (at most 10 s) until it
+    says stuck; returns the two open sockets and the last /health/ready answer."""
     blocker = socket.create_connection(("127.0.0.1", svc.port), timeout=10)
-    blocker.sendall(post_json("/sleepy", b'{"seconds": 60}', [("X-Request-ID", "stuck-1")]))
+    blocker.sendall(post_json(path, b'{"seconds": 60}', [("X-Request-ID", request_id)]))
     waiter = socket.create_connection(("127.0.0.1", svc.port), timeout=10)
     waiter.sendall(post_json("/sleepy", b'{"seconds": 0}'))
     deadline = time.monotonic() + 10
@@ -237,6 +236,14 @@ def test_a_stuck_executor_makes_ready_503_and_shutdown_still_exits(module_launch
             break
         time.sleep(0.2)
     assert ready.status == 503 and ready.body["status"] == "stuck", ready
+    return blocker, waiter, ready
+
+
+def test_a_stuck_executor_makes_ready_503_and_shutdown_still_exits(module_launcher):
+    # One executor: with more, another wakes while the first sleeps and the service is not stuck.
+    svc = module_launcher.start(SERVICE, "--request-timeout", "1", "--graceful-timeout", "2", "--drain-delay", "0",
+                                "--threads", "1")
+    blocker, waiter, ready = block_until_stuck(svc, "/sleepy", "stuck-1")
     assert "sleepy" in ready.body["detail"] and "stuck-1" in ready.body["detail"], ready
     assert svc.request("GET", "/health/live").status == 200
     status = svc.request("GET", "/status").body
@@ -304,18 +311,7 @@ def test_a_call_that_sleeps_does_not_hold_up_the_next_with_the_default_threads(m
 def test_a_call_that_computes_forever_makes_ready_503_with_the_default_threads(module_launcher):
     # A CPU-bound call never wakes a second executor, so with --threads 8 the one awake executor is stuck.
     svc = module_launcher.start(SERVICE, "--request-timeout", "1", "--graceful-timeout", "2", "--drain-delay", "0")
-    blocker = socket.create_connection(("127.0.0.1", svc.port), timeout=10)
-    blocker.sendall(post_json("/spin", b'{"seconds": 60}', [("X-Request-ID", "spin-1")]))
-    waiter = socket.create_connection(("127.0.0.1", svc.port), timeout=10)
-    waiter.sendall(post_json("/sleepy", b'{"seconds": 0}'))
-    deadline = time.monotonic() + 10
-    ready = None
-    while time.monotonic() < deadline:
-        ready = svc.request("GET", "/health/ready")
-        if ready.status == 503:
-            break
-        time.sleep(0.2)
-    assert ready.status == 503 and ready.body["status"] == "stuck", ready
+    blocker, waiter, ready = block_until_stuck(svc, "/spin", "spin-1")
     assert "spin-1" in ready.body["detail"], ready
     svc.signal(signal.SIGTERM)
     code = svc.wait(10)
