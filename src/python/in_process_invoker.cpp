@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <stdexcept>
 
 #include "build.hpp"
 #include "convert.hpp"
@@ -23,7 +22,6 @@ namespace py = pybind11;
 
 namespace mvi::python {
 namespace {
-
 
 // Holds the GIL for a scope with the executor's kept thread state; released on every exit path,
 // exceptions included, so a failing call can never leave the GIL taken.
@@ -105,7 +103,7 @@ InProcessInvoker::InProcessInvoker(FunctionTable& table, const registry::Registr
     : table_(table),
       registry_(registry),
       metrics_(options.metrics),
-      after_batch_(std::move(options.after_batch)),
+      before_wait_(std::move(options.before_wait)),
       feed_(std::move(options.feed)),
       batch_scheduling_(options.batch_scheduling),
       queue_limit_(options.queue_limit),
@@ -216,7 +214,7 @@ void InProcessInvoker::run_worker(std::size_t index) {
   PyGILState_STATE gil_state = PyGILState_Ensure();
   PyThreadState* thread_state = PyEval_SaveThread();
 
-  bool idle = true;  // under SCHED_BATCH, after_batch done: about to wait
+  bool idle = true;  // under SCHED_BATCH, before_wait done: about to wait
   while (true) {
     std::optional<Item> item;
     {
@@ -252,7 +250,7 @@ std::optional<InProcessInvoker::Item> InProcessInvoker::next_item(std::size_t in
     }
     if (!idle) {  // before this thread waits: what it held back leaves, and it yields to the I/O thread
       lock.unlock();
-      if (after_batch_) after_batch_();
+      if (before_wait_) before_wait_();
       if (batch_scheduling_) core::schedule_as_batch();
       idle = true;
       lock.lock();
@@ -289,6 +287,8 @@ void InProcessInvoker::watch_blocking() {
   std::vector<std::chrono::nanoseconds> cpu(thread_count_), last_cpu(thread_count_);
   auto last = std::chrono::steady_clock::now();
   bool fresh = true;  // no baseline yet: the first look only takes one
+  // Calls wait in the queue, or in the input nobody reads now. mutex_ held.
+  const auto work_waits = [this] { return !queue_.empty() || (feed_live_ && !feeding_); };
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     if (busy_.load(std::memory_order_relaxed) == 0) {
@@ -300,17 +300,16 @@ void InProcessInvoker::watch_blocking() {
       continue;
     }
     // Every kBlockedAfter while calls wait; a slower look while none does (a new one is seen at the next).
-    const bool waiting = !queue_.empty() || (feed_live_ && !feeding_);
-    watcher_cv_.wait_for(lock, waiting ? exec::kBlockedAfter : 5 * exec::kBlockedAfter);
+    watcher_cv_.wait_for(lock, work_waits() ? exec::kBlockedAfter : 5 * exec::kBlockedAfter);
     if (stopping_) break;
     const std::size_t awake = awake_;
-    const bool work_waits = !queue_.empty() || (feed_live_ && !feeding_);
+    const bool waits = work_waits();
     lock.unlock();
     const auto now = std::chrono::steady_clock::now();
     const bool in_calls = sample_cpu(awake, now, cpu);
     std::chrono::nanoseconds used{0};
     for (std::size_t i = 0; i < awake; ++i) used += cpu[i] - last_cpu[i];
-    const bool wake = !fresh && in_calls && work_waits && awake < thread_count_ &&
+    const bool wake = !fresh && in_calls && waits && awake < thread_count_ &&
                       exec::blocked(now - last, used) && none_runnable(awake);
     last_cpu = cpu;
     last = now;
@@ -333,7 +332,7 @@ bool InProcessInvoker::sample_cpu(std::size_t awake, std::chrono::steady_clock::
     timespec ts{};
     if (clock_gettime(slot.cpu_clock, &ts) == 0) cpu[i] = std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
     // An awake executor between calls takes the waiting work itself; a call just started may yet compute.
-    if ((!slot.active || now - slot.call.started < exec::kBlockedAfter)) in_calls = false;
+    if (!slot.active || now - slot.call.started < exec::kBlockedAfter) in_calls = false;
   }
   return in_calls;
 }

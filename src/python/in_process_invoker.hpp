@@ -60,7 +60,7 @@ class InProcessInvoker final : public exec::Invoker {
 
   void run_worker(std::size_t index);
   // Waits until executor `index` may take a call (or feeds, or sleeps while not awake); returns it, or
-  // nullopt once stopping. Flushes (after_batch, SCHED_BATCH) before the thread would wait. mutex_ held.
+  // nullopt once stopping. Runs before_wait (and SCHED_BATCH) before the thread would wait. mutex_ held.
   std::optional<Item> next_item(std::size_t index, std::unique_lock<std::mutex>& lock, bool& idle);
   void run_item(std::size_t index, Item& item, PyThreadState* thread_state);
   // Wakes one more executor while every awake one is blocked in a call and work waits (exec/blocked.hpp).
@@ -86,7 +86,7 @@ class InProcessInvoker final : public exec::Invoker {
   FunctionTable& table_;
   const registry::Registry& registry_;
   metrics::Metrics* metrics_;  // GIL wait/hold histograms; may be null (tests)
-  const std::function<void()> after_batch_;
+  const std::function<void()> before_wait_;
   const std::function<bool(exec::Invoker&)> feed_;
   const bool batch_scheduling_;
   const std::size_t queue_limit_;

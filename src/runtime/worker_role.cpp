@@ -65,8 +65,8 @@ class ParameterMirror {
   std::shared_ptr<const Json> snapshot_;
 };
 
-// The tokens of the calls the front may cancel (async ones), by call id: added by the main thread,
-// removed by whichever thread completes the call. Thread-safe.
+// The tokens of the calls the front may cancel (async ones), by call id: added by the thread that reads
+// the channel, removed by whichever thread completes the call. Thread-safe.
 class CancellableCalls {
  public:
   void add(std::uint64_t id, std::shared_ptr<core::CancelToken> token) {
@@ -92,11 +92,11 @@ class CancellableCalls {
   std::unordered_map<std::uint64_t, std::shared_ptr<core::CancelToken>> tokens_;
 };
 
-// Answers of quick calls are held while their executor runs the rest of its batch and leave together
-// when the batch ends: one write, and one wake-up of the front, for several answers. An answer is never
-// held behind a call that may be slow: before a call of an entrypoint not known to be quick, the held
-// answers are written. Quick means its slowest recent call (a maximum that decays by a tenth per call)
-// took less than kQuick. Answers completed off an executor's batch (async calls) leave at once.
+// Answers of quick calls are held while their executor goes on with queued calls and leave together
+// before it waits: one write, and one wake-up of the front, for several answers. An answer is never held
+// behind a call that may be slow: before a call of an entrypoint not known to be quick, the held answers
+// are written. Quick means its slowest recent call (a maximum that decays by a tenth per call) took less
+// than kQuick. Answers completed off an executor thread (async calls, on the event loop) leave at once.
 class AnswerBatching {
  public:
   AnswerBatching(workers::Channel& channel, std::size_t entrypoints) : channel_(channel), slowest_(entrypoints) {
@@ -105,14 +105,14 @@ class AnswerBatching {
 
   // On the executor thread, as it starts a call.
   void before(std::size_t entrypoint) {
-    in_batch_ = true;
+    on_executor_ = true;
     started_ = std::chrono::steady_clock::now();
     if (!quick(entrypoint)) channel_.flush();
   }
 
   // From whichever thread completes the call.
   void answer(std::size_t entrypoint, const std::string& frame) {
-    if (!in_batch_) {
+    if (!on_executor_) {
       channel_.send(frame);
       return;
     }
@@ -125,9 +125,9 @@ class AnswerBatching {
     channel_.hold(frame);
   }
 
-  // On the executor thread, after its batch.
-  void after_batch() {
-    in_batch_ = false;
+  // On the executor thread, before it waits.
+  void flush_held() {
+    on_executor_ = false;
     channel_.flush();
   }
 
@@ -142,11 +142,11 @@ class AnswerBatching {
 
   workers::Channel& channel_;
   std::vector<std::atomic<double>> slowest_;
-  static thread_local bool in_batch_;
+  static thread_local bool on_executor_;  // between before() and flush_held() on this executor
   static thread_local std::chrono::steady_clock::time_point started_;
 };
 
-thread_local bool AnswerBatching::in_batch_ = false;
+thread_local bool AnswerBatching::on_executor_ = false;
 thread_local std::chrono::steady_clock::time_point AnswerBatching::started_;
 
 }  // namespace
@@ -254,8 +254,8 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
   executors.threads = cfg.threads;
   // The front bounds the queue; the executors here see at most --threads calls at a time.
   executors.queue_limit = cfg.limits.queue_limit + 1024;
-  executors.after_batch = [&answers] { answers.after_batch(); };
-  executors.batch_scheduling = false;  // measured: 2 system calls per batch, no gain without an I/O thread
+  executors.before_wait = [&answers] { answers.flush_held(); };
+  executors.batch_scheduling = false;  // measured: 2 system calls per wait, no gain without an I/O thread
   // How the reading ended: a stop frame, or the front went away.
   std::mutex end_mutex;
   bool ended = false;

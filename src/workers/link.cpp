@@ -1,6 +1,6 @@
 // Link over asio: a Unix stream socket on a strand (a socket, not a posix::stream_descriptor: its writes
-// use MSG_NOSIGNAL, so a worker that died answers EPIPE rather than SIGPIPE). Reads go into one growing buffer and every whole
-// frame in it is handed on before the next read. A frame queued while no write is in progress is written
+// use MSG_NOSIGNAL, so a worker that died answers EPIPE rather than SIGPIPE). Reads go into one growing
+// buffer and every whole frame in it is handed on before the next read. A frame queued while no write is in progress is written
 // at once (dispatched: on an I/O thread, inline); those queued meanwhile share the next write. Measured:
 // posting the flush to gather the frames of one reactor round cost a round of its own and was slower.
 #include "mvi/workers/link.hpp"
@@ -44,8 +44,8 @@ class AsioLink final : public Link, public std::enable_shared_from_this<AsioLink
       std::lock_guard lock(mutex_);
       if (closed_) return;
       queued_.push_back(std::move(frame));
-      if (flush_posted_) return;
-      flush_posted_ = true;
+      if (flush_pending_) return;
+      flush_pending_ = true;
     }
     net::dispatch(strand_, [self = shared_from_this()] { self->flush(); });
   }
@@ -55,7 +55,7 @@ class AsioLink final : public Link, public std::enable_shared_from_this<AsioLink
     if (writing_) return;  // the write in progress flushes again when it completes
     {
       std::lock_guard lock(mutex_);
-      flush_posted_ = false;
+      flush_pending_ = false;
       if (queued_.empty() || closed_) return;
       in_write_.swap(queued_);
     }
@@ -142,7 +142,7 @@ class AsioLink final : public Link, public std::enable_shared_from_this<AsioLink
 
   std::mutex mutex_;  // guards the three below
   std::vector<std::shared_ptr<const std::string>> queued_;
-  bool flush_posted_ = false;
+  bool flush_pending_ = false;
   bool closed_ = false;
 
   bool writing_ = false;

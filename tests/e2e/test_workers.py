@@ -195,6 +195,17 @@ def test_calls_a_dead_worker_had_not_started_go_to_another_worker(start_service)
     assert svc.wait_for_output(r"worker \d had not started 1 call\(s\); they go to the other workers", 5), svc.describe()
 
 
+def replaced(svc, cause, factor):
+    """The worker stopped for `cause` is back (one restart in all) with the parameter `factor` set before the
+    fault, and the restart metric names the cause; returns the workers."""
+    # The 504/502 may come before the front has seen the worker end: wait for the replacement.
+    workers = wait_until(lambda: all_running(svc, restarts=1), 5)
+    assert workers, status(svc)
+    assert svc.request("POST", "/factor", json={}).body == factor
+    assert re.search(rf'mvi_worker_restarts_total{{worker="\d",cause="{cause}"}} 1', svc.request("GET", "/metrics").text)
+    return workers
+
+
 def test_a_call_past_the_call_timeout_is_504_and_its_worker_is_replaced(start_service):
     svc = start(start_service, "--call-timeout", "1")
     assert wait_until(lambda: all_running(svc), 10), status(svc)
@@ -205,11 +216,7 @@ def test_a_call_past_the_call_timeout_is_504_and_its_worker_is_replaced(start_se
     assert 0.9 <= elapsed < 3.0, elapsed
     assert len(healthy) == 50 and set(healthy) == {200}, healthy
     assert svc.request("GET", "/health/live").status == 200
-    # The 504/502 may come before the front has seen the worker end: wait for the replacement.
-    workers = wait_until(lambda: all_running(svc, restarts=1), 5)
-    assert workers, status(svc)
-    assert svc.request("POST", "/factor", json={}).body == 9
-    assert re.search(r'mvi_worker_restarts_total{worker="\d",cause="call_timeout"} 1', svc.request("GET", "/metrics").text)
+    replaced(svc, "call_timeout", factor=9)
     assert re.search(r"worker \d \(pid \d+\) was stopped: 'spin_forever' \[request_id=spin-1\] ran longer than "
                      r"--call-timeout", svc.output()), svc.describe()
 
@@ -225,12 +232,8 @@ def test_a_worker_over_its_memory_limit_is_stopped_and_replaced(start_service):
     assert "over --worker-memory-limit (512 MiB)" in r.body["detail"] and r.body["request_id"] == "hog-1", r.body
     assert elapsed < 5.0, elapsed
     assert len(healthy) == 50 and set(healthy) == {200}, healthy
-    # The 504/502 may come before the front has seen the worker end: wait for the replacement.
-    workers = wait_until(lambda: all_running(svc, restarts=1), 5)
-    assert workers, status(svc)
+    workers = replaced(svc, "memory_limit", factor=11)
     assert all(w["rss_bytes"] < 512 << 20 for w in workers), workers
-    assert svc.request("POST", "/factor", json={}).body == 11
-    assert re.search(r'mvi_worker_restarts_total{worker="\d",cause="memory_limit"} 1', svc.request("GET", "/metrics").text)
     assert re.search(r"worker \d \(pid \d+\) was stopped: it used \d+ MiB, over --worker-memory-limit \(512 MiB\) "
                      r"while running 'allocate' \[request_id=hog-1\]", svc.output()), svc.describe()
 

@@ -46,11 +46,11 @@ struct ExecutorOptions {
   int threads = 1;  // the most executor threads; one takes calls, more wake only while calls block
   std::size_t queue_limit = 1024;
   metrics::Metrics* metrics = nullptr;  // GIL wait/hold histograms; may be null
-  // Run by an executor thread once it has answered a batch of calls, before it waits for more (a
-  // worker process writes the answers it held back then, in one write). May be empty.
-  std::function<void()> after_batch;
+  // Run by an executor thread before it waits for calls (a worker process writes the answers it held
+  // back then, in one write). May be empty.
+  std::function<void()> before_wait;
   // Executors wait for calls under SCHED_BATCH so the I/O thread queues every ready request before
-  // one runs (in-process mode). Two system calls per batch; a worker process has no I/O thread.
+  // one runs (in-process mode). Two system calls per wait; a worker process has no I/O thread.
   bool batch_scheduling = true;
   // An idle executor calls this instead of waiting, when no other is inside it. It blocks until input
   // arrives, submits the calls that input brings and returns true; or returns false once no more will
