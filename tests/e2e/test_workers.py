@@ -232,6 +232,7 @@ def test_a_worker_over_its_memory_limit_is_stopped_and_replaced(start_service):
     assert "over --worker-memory-limit (512 MiB)" in r.body["detail"] and r.body["request_id"] == "hog-1", r.body
     assert elapsed < 5.0, elapsed
     assert len(healthy) == 50 and set(healthy) == {200}, healthy
+    assert svc.request("GET", "/health/live").status == 200
     workers = replaced(svc, "memory_limit", factor=11)
     assert all(w["rss_bytes"] < 512 << 20 for w in workers), workers
     assert re.search(r"worker \d \(pid \d+\) was stopped: it used \d+ MiB, over --worker-memory-limit \(512 MiB\) "
