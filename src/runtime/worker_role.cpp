@@ -204,6 +204,7 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
   AnswerBatching answers(channel, registry.entrypoints.size());
   ParameterMirror mirror(parameters);
   CancellableCalls cancellable;
+  workers::BlobMappings mappings;  // the front's memfds of large arrays; used by the one thread handling frames
   // One frame from the front; false for `stop`. On the thread that reads the channel.
   auto handle = [&](workers::Frame& frame, exec::Invoker& invoker) {
     try {
@@ -219,7 +220,7 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
           break;
         case FrameType::call: {
           std::uint64_t id = 0;
-          exec::Call call = workers::decode_call(frame, id);
+          exec::Call call = workers::decode_call(frame, id, &mappings);
           // Every parameter frame before this call is applied: the call sees these values throughout.
           const std::uint64_t generation = mirror.generation();
           call.parameters = mirror.snapshot();

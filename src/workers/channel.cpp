@@ -1,6 +1,6 @@
 // Frame encoding and the blocking socket I/O of a Channel. send() holds one mutex per channel, so frames
 // written from several threads never interleave, and writes held frames first; receive() reads ahead
-// in 64 KiB pieces.
+// in 64 KiB pieces and keeps the descriptors that arrive with the bytes.
 #include "mvi/workers/channel.hpp"
 
 #include <sys/socket.h>
@@ -83,14 +83,39 @@ bool Channel::write_all(std::string_view bytes) {
   return true;
 }
 
+ssize_t Channel::receive_some(char* data, std::size_t n) {
+  // recvmsg rather than recv, the same one system call: descriptors passed with these bytes are kept.
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFrameFds)];
+  iovec iov{data, n};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t got;
+  do got = ::recvmsg(fd_, &msg, MSG_CMSG_CLOEXEC);
+  while (got < 0 && errno == EINTR);
+  if (got < 0) return got;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      passed_.emplace_back(fd);
+    }
+  }
+  // Descriptors the control buffer could not hold are lost: the frames that needed them cannot be read.
+  if (msg.msg_flags & MSG_CTRUNC) return -1;
+  return got;
+}
+
 bool Channel::read_exact(char* data, std::size_t n) {
   while (n > 0) {
     if (begin_ == end_) {
       // A large remainder goes straight into its destination; small frames are read ahead, many per recv.
       const bool direct = n >= kReadAhead;
-      ssize_t got;
-      do got = ::recv(fd_, direct ? data : buffer_.get(), direct ? n : kReadAhead, 0);
-      while (got < 0 && errno == EINTR);
+      const ssize_t got = receive_some(direct ? data : buffer_.get(), direct ? n : kReadAhead);
       if (got <= 0) return false;
       if (direct) {
         data += got;
@@ -139,7 +164,20 @@ bool Channel::receive(Frame& frame) {
   if (size < 5 || size > kMaxFrameBytes) return false;
   std::unique_ptr<char[]> body(new char[size]);  // not zeroed: every byte is read into it
   if (!read_exact(body.get(), size)) return false;
-  return decode_frame(body.get(), size, frame);
+  frame.fds.clear();
+  if (!decode_frame(body.get(), size, frame)) return false;
+  std::size_t wanted = 0;
+  if (frame.header.is_object())
+    if (auto it = frame.header.find("fds"); it != frame.header.end()) {
+      if (!it->is_number_unsigned()) return false;
+      wanted = it->get<std::size_t>();
+    }
+  if (wanted > passed_.size()) return false;
+  for (std::size_t i = 0; i < wanted; ++i) {
+    frame.fds.push_back(std::move(passed_.front()));
+    passed_.pop_front();
+  }
+  return true;
 }
 
 bool Channel::frame_ready() const {

@@ -1,6 +1,7 @@
 // Calls, results, records and notifications to and from frame headers. A BuildNote tree becomes a
-// JSON tree of the same shape ({"c": choice, "a": blob index, "d": dtype, "s": shape, "k": children},
-// defaults omitted), its packed arrays the frame's blobs.
+// JSON tree of the same shape ({"c": choice, "a": blob index, "m": descriptor index, "g": pooled memfd
+// id, "n": bytes, "d": dtype, "s": shape, "k": children}, defaults omitted), its packed arrays the
+// frame's blobs, or from kSharedBlobMin up pooled memfds passed beside it.
 #include "mvi/workers/codec.hpp"
 
 #include <chrono>
@@ -11,47 +12,77 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-Json note_to_json(const schema::BuildNote& note, std::vector<std::string_view>& blobs) {
+// What a call frame carries beside its header: inline blobs (views of the notes' arrays) and the
+// pooled memfds of large ones.
+struct Carried {
+  BlobPool* pool;
+  std::vector<std::string_view> blobs;
+  std::vector<std::shared_ptr<const core::Fd>> fds;
+};
+
+Json note_to_json(const schema::BuildNote& note, Carried& carried) {
   Json out = Json::object();
   if (note.choice) out["c"] = note.choice;
-  if (note.array) {
-    out["a"] = blobs.size();
-    out["d"] = note.array->dtype;
-    out["s"] = note.array->shape;
-    blobs.emplace_back(reinterpret_cast<const char*>(note.array->data.data()), note.array->data.size());
+  if (const schema::PackedArray* array = note.array.get()) {
+    const std::string_view bytes(reinterpret_cast<const char*>(array->data.data()), array->data.size());
+    std::shared_ptr<const SharedBlob> shared;
+    if (carried.pool && bytes.size() >= kSharedBlobMin && carried.fds.size() < kMaxFrameFds)
+      shared = carried.pool->put(bytes);
+    if (shared) {
+      out["m"] = carried.fds.size();
+      out["g"] = shared->id;
+      out["n"] = bytes.size();
+      carried.fds.emplace_back(shared, &shared->fd);  // the frame keeps the pooled memfd
+    } else {
+      out["a"] = carried.blobs.size();
+      carried.blobs.push_back(bytes);
+    }
+    out["d"] = array->dtype;
+    out["s"] = array->shape;
   }
   if (!note.children.empty()) {
     Json kids = Json::array();
-    for (const auto& child : note.children) kids.push_back(note_to_json(child, blobs));
+    for (const auto& child : note.children) kids.push_back(note_to_json(child, carried));
     out["k"] = std::move(kids);
   }
   return out;
 }
 
-schema::BuildNote note_from_json(const Json& j, const std::vector<std::string>& blobs) {
+schema::BuildNote note_from_json(const Json& j, const Frame& frame, BlobMappings* mappings) {
   schema::BuildNote note;
   if (!j.is_object()) throw std::runtime_error("a build note is not an object");
   if (auto c = j.find("c"); c != j.end()) note.choice = c->get<std::size_t>();
-  if (auto a = j.find("a"); a != j.end()) {
-    const auto index = a->get<std::size_t>();
-    if (index >= blobs.size()) throw std::runtime_error("a build note names a missing blob");
+  const auto a = j.find("a");
+  const auto m = j.find("m");
+  if (a != j.end() || m != j.end()) {
     auto packed = std::make_shared<schema::PackedArray>();
     packed->dtype = j.at("d").get<std::string>();
     packed->shape = j.at("s").get<std::vector<std::int64_t>>();
-    packed->data.assign(blobs[index].begin(), blobs[index].end());
+    std::string_view bytes;
+    if (m != j.end()) {
+      const auto index = m->get<std::size_t>();
+      if (index >= frame.fds.size() || !mappings) throw std::runtime_error("a build note names a missing descriptor");
+      bytes = mappings->view(j.at("g").get<std::uint64_t>(), frame.fds[index].get(), j.at("n").get<std::size_t>());
+    } else {
+      const auto index = a->get<std::size_t>();
+      if (index >= frame.blobs.size()) throw std::runtime_error("a build note names a missing blob");
+      bytes = frame.blobs[index];
+    }
+    // Copied: the call owns its array however long the user's code keeps it, and the memfd is reused.
+    packed->data.assign(bytes.begin(), bytes.end());
     note.array = std::move(packed);
   }
   if (auto k = j.find("k"); k != j.end())
-    for (const auto& child : *k) note.children.push_back(note_from_json(child, blobs));
+    for (const auto& child : *k) note.children.push_back(note_from_json(child, frame, mappings));
   return note;
 }
 
 }  // namespace
 
-std::string encode_call(std::uint64_t id, const exec::Call& call) {
-  std::vector<std::string_view> blobs;
+OutFrame encode_call(std::uint64_t id, const exec::Call& call, BlobPool* pool) {
+  Carried carried{pool, {}, {}};
   Json notes = Json::array();
-  for (const auto& note : call.notes) notes.push_back(note_to_json(note, blobs));
+  for (const auto& note : call.notes) notes.push_back(note_to_json(note, carried));
   Json header = {{"id", id},
                  {"entrypoint", call.entrypoint},
                  {"name", call.entrypoint_name},
@@ -60,10 +91,11 @@ std::string encode_call(std::uint64_t id, const exec::Call& call) {
                  {"notes", std::move(notes)}};
   // A call the HTTP side watches (an async one) can be cancelled later by a `cancel` frame.
   if (call.cancel && call.cancel->watch_requested()) header["cancellable"] = true;
-  return encode_frame(FrameType::call, header, blobs);
+  if (!carried.fds.empty()) header["fds"] = carried.fds.size();
+  return OutFrame{encode_frame(FrameType::call, header, carried.blobs), std::move(carried.fds)};
 }
 
-exec::Call decode_call(const Frame& frame, std::uint64_t& id) {
+exec::Call decode_call(const Frame& frame, std::uint64_t& id, BlobMappings* mappings) {
   try {
     const Json& h = frame.header;
     id = h.at("id").get<std::uint64_t>();
@@ -73,7 +105,7 @@ exec::Call decode_call(const Frame& frame, std::uint64_t& id) {
     call.request_id = h.at("request_id").get<std::string>();
     call.args = h.at("args");
     if (h.value("cancellable", false)) call.cancel = std::make_shared<core::CancelToken>();
-    for (const auto& note : h.at("notes")) call.notes.push_back(note_from_json(note, frame.blobs));
+    for (const auto& note : h.at("notes")) call.notes.push_back(note_from_json(note, frame, mappings));
     return call;
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(std::string("malformed call frame: ") + e.what());

@@ -13,7 +13,12 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <mutex>
 #include <vector>
 
@@ -39,7 +44,7 @@ class AsioLink final : public Link, public std::enable_shared_from_this<AsioLink
  private:
   static constexpr std::size_t kReadSize = 64 * 1024;
 
-  void queue(std::shared_ptr<const std::string> frame) override {
+  void queue(std::shared_ptr<const OutFrame> frame) override {
     {
       std::lock_guard lock(mutex_);
       if (closed_) return;
@@ -57,18 +62,79 @@ class AsioLink final : public Link, public std::enable_shared_from_this<AsioLink
       std::lock_guard lock(mutex_);
       flush_pending_ = false;
       if (queued_.empty() || closed_) return;
-      in_write_.swap(queued_);
+      // One write passes at most kMaxFrameFds descriptors: the frames after that wait for the next one.
+      std::size_t fds = 0;
+      std::size_t take = 0;
+      while (take < queued_.size() && (take == 0 || fds + queued_[take]->fds.size() <= kMaxFrameFds))
+        fds += queued_[take++]->fds.size();
+      in_write_.assign(std::make_move_iterator(queued_.begin()), std::make_move_iterator(queued_.begin() + take));
+      queued_.erase(queued_.begin(), queued_.begin() + take);
     }
     writing_ = true;
     buffers_.clear();
-    for (const auto& f : in_write_) buffers_.emplace_back(f->data(), f->size());
+    descriptors_.clear();
+    for (const auto& f : in_write_) {
+      buffers_.emplace_back(f->bytes.data(), f->bytes.size());
+      for (const auto& fd : f->fds) descriptors_.push_back(fd->get());
+    }
+    if (descriptors_.empty()) return write_rest();
+    pass_descriptors();
+  }
+
+  // The write's first bytes with every descriptor of its frames, by hand: asio has no ancillary data. The
+  // worker keeps descriptors in arrival order, and a frame's are all there by the time it is whole.
+  void pass_descriptors() {
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFrameFds)];
+    std::array<iovec, 64> iov;
+    std::size_t count = 0;
+    for (; count < iov.size() && count < buffers_.size(); ++count)
+      iov[count] = {const_cast<void*>(buffers_[count].data()), buffers_[count].size()};
+    msghdr msg{};
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = count;
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * descriptors_.size());
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * descriptors_.size());
+    std::memcpy(CMSG_DATA(c), descriptors_.data(), sizeof(int) * descriptors_.size());
+    const ssize_t n = ::sendmsg(stream_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      stream_.async_wait(net::socket_base::wait_write,
+                         net::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code ec) {
+                           if (ec) return self->written(ec);
+                           self->pass_descriptors();
+                         }));
+      return;
+    }
+    // A broken stream: the read side sees the end too, and on_end reports it.
+    if (n < 0) return written(boost::system::error_code(errno, boost::system::system_category()));
+    consume(static_cast<std::size_t>(n));
+    write_rest();
+  }
+
+  // Drops the first `n` bytes of buffers_.
+  void consume(std::size_t n) {
+    std::size_t whole = 0;
+    while (whole < buffers_.size() && n >= buffers_[whole].size()) n -= buffers_[whole++].size();
+    buffers_.erase(buffers_.begin(), buffers_.begin() + static_cast<std::ptrdiff_t>(whole));
+    if (!buffers_.empty()) buffers_.front() += n;
+  }
+
+  void write_rest() {
+    if (buffers_.empty()) return written({});
     net::async_write(stream_, buffers_,
                      net::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                       self->writing_ = false;
-                       self->in_write_.clear();
-                       // A broken stream: the read side sees the end too, and on_end reports it.
-                       if (!ec) self->flush();
+                       self->written(ec);
                      }));
+  }
+
+  void written(boost::system::error_code ec) {
+    writing_ = false;
+    in_write_.clear();
+    // A broken stream: the read side sees the end too, and on_end reports it.
+    if (!ec) flush();
   }
 
   void read() {
@@ -141,13 +207,14 @@ class AsioLink final : public Link, public std::enable_shared_from_this<AsioLink
   OnEnd on_end_;
 
   std::mutex mutex_;  // guards the three below
-  std::vector<std::shared_ptr<const std::string>> queued_;
+  std::vector<std::shared_ptr<const OutFrame>> queued_;
   bool flush_pending_ = false;
   bool closed_ = false;
 
   bool writing_ = false;
-  std::vector<std::shared_ptr<const std::string>> in_write_;  // kept alive until written
-  std::vector<net::const_buffer> buffers_;
+  std::vector<std::shared_ptr<const OutFrame>> in_write_;  // kept alive (descriptors open) until written
+  std::vector<net::const_buffer> buffers_;                 // what is left to write of them
+  std::vector<int> descriptors_;
   bool ended_ = false;
   std::unique_ptr<char[]> buffer_;
   std::size_t capacity_ = 0;

@@ -98,8 +98,8 @@ void WorkerPool::broadcast_parameter(const std::string& name, const nlohmann::or
                                      std::uint64_t generation) {
   Impl& d = *impl_;
   std::lock_guard params(d.parameters_mutex);
-  const auto frame = std::make_shared<const std::string>(
-      encode_frame(FrameType::parameter, Json{{"name", name}, {"value", value}, {"generation", generation}}));
+  const auto frame = std::make_shared<const OutFrame>(
+      OutFrame{encode_frame(FrameType::parameter, Json{{"name", name}, {"value", value}, {"generation", generation}}), {}});
   std::vector<std::shared_ptr<Link>> links;
   {
     std::lock_guard lock(d.mutex);
@@ -136,7 +136,7 @@ bool WorkerPool::submit(exec::Call call, exec::Completion done) {
   Pending p;
   p.id = d.next_id.fetch_add(1, std::memory_order_relaxed);
   // Encoded before the lock, so I/O threads never serialise on it.
-  p.frame = std::make_shared<const std::string>(encode_call(p.id, call));
+  p.frame = std::make_shared<const OutFrame>(encode_call(p.id, call, &d.blobs));
   p.entrypoint = call.entrypoint;
   p.entrypoint_name = std::move(call.entrypoint_name);
   p.request_id = std::move(call.request_id);

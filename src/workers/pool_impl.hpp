@@ -17,6 +17,7 @@
 
 #include "mvi/metrics/metrics.hpp"
 #include "mvi/workers/channel.hpp"
+#include "mvi/workers/shared_blob.hpp"
 #include "mvi/workers/link.hpp"
 #include "mvi/workers/pool.hpp"
 #include "mvi/workers/started_table.hpp"
@@ -47,7 +48,7 @@ inline constexpr auto kHealthyRun = std::chrono::seconds(30);
 // sent again, unchanged, to another worker if the first one dies before starting it.
 struct Pending {
   std::uint64_t id = 0;
-  std::shared_ptr<const std::string> frame;
+  std::shared_ptr<const OutFrame> frame;
   std::size_t entrypoint = 0;
   std::string entrypoint_name;
   std::string request_id;
@@ -88,7 +89,7 @@ struct Slot {
 // A frame to write to a worker, once the lock is released.
 struct Send {
   std::shared_ptr<Link> link;
-  std::shared_ptr<const std::string> frame;
+  std::shared_ptr<const OutFrame> frame;
   std::shared_ptr<core::CancelToken> cancel;  // forwarded to the worker once sent (an async call)
   std::uint64_t id = 0;
 };
@@ -109,6 +110,7 @@ struct WorkerPool::Impl {
   std::deque<Pending> queue;
   std::atomic<std::size_t> queued{0};
   std::atomic<std::uint64_t> next_id{1};
+  BlobPool blobs;  // memfds for large arrays of call frames (thread-safe)
   std::vector<bool> async_entrypoints;  // calls of these are never sent twice: they start at once
   bool stopping = false;
   bool stopped = false;

@@ -1,4 +1,5 @@
-"""Large ndarray bodies (over 16 KiB) take the simdjson fast path; results must equal the general path's."""
+"""Large ndarray bodies (over 16 KiB) take the simdjson fast path; results must equal the general path's, in
+process and in a worker (where the large ones arrive through shared memory)."""
 import json
 import random
 
@@ -7,9 +8,10 @@ import pytest
 from conftest import SERVICES_DIR
 
 
-@pytest.fixture(scope="module")
-def arrays(module_launcher):
-    return module_launcher(SERVICES_DIR / "large_arrays" / "service.py")
+# In isolated mode the packed arrays cross to the worker: from 64 KiB up as a memfd the worker maps.
+@pytest.fixture(scope="module", params=[(), ("--workers", "1")], ids=["in-process", "workers"])
+def arrays(module_launcher, request):
+    return module_launcher(SERVICES_DIR / "large_arrays" / "service.py", *request.param)
 
 
 def post(svc, path, body):

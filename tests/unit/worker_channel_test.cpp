@@ -1,6 +1,7 @@
 // The worker channel's frames and the codec of what crosses it: round trips over a real socketpair
 // (calls with union choices and packed ndarray buffers as blobs, every result outcome, log records,
-// notifications), frames split across reads, and malformed frames refused without a crash.
+// notifications), frames split across reads, and malformed frames refused without a crash: also one that
+// announces descriptors it did not bring, and a shared blob smaller than its frame says.
 #include <gtest/gtest.h>
 
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 
 #include "mvi/workers/channel.hpp"
 #include "mvi/workers/codec.hpp"
+#include "mvi/workers/shared_blob.hpp"
 
 namespace mvi::workers {
 namespace {
@@ -92,7 +94,7 @@ TEST(WorkerCodec, ACallRoundTripsWithItsNotesAndPackedArrays) {
   call.notes = {z, arr, u};
 
   Pair p;
-  ASSERT_TRUE(p.a->send(encode_call(99, call)));
+  ASSERT_TRUE(p.a->send(encode_call(99, call).bytes));
   Frame f;
   ASSERT_TRUE(p.b->receive(f));
   EXPECT_EQ(f.type, FrameType::call);
@@ -180,6 +182,44 @@ TEST(WorkerCodec, RecordsAndNotificationsRoundTrip) {
   EXPECT_EQ(nb.emails, n.emails);
   EXPECT_DOUBLE_EQ(nb.timer, 2.5);
   EXPECT_EQ(nb.request_id, "rid");
+}
+
+TEST(WorkerChannel, AFrameThatAnnouncesDescriptorsItDidNotBringIsRefused) {
+  Pair p;
+  ASSERT_TRUE(p.a->send(FrameType::call, Json{{"id", 1}, {"fds", 1}}));
+  Frame f;
+  EXPECT_FALSE(p.b->receive(f));
+}
+
+TEST(WorkerSharedBlob, APooledMemfdHoldsTheBytesAndAMappingNeverReachesPastIt) {
+  BlobPool pool;
+  BlobMappings mappings;
+  const std::string bytes(100000, 'x');
+  auto blob = pool.put(bytes);
+  ASSERT_TRUE(blob);
+  EXPECT_EQ(blob->capacity, 131072u) << "a power of two";
+  EXPECT_EQ(mappings.view(blob->id, blob->fd.get(), bytes.size()), bytes);
+  EXPECT_THROW(mappings.view(blob->id, blob->fd.get(), blob->capacity + 1), std::runtime_error)
+      << "would read past the memfd";
+  EXPECT_THROW(mappings.view(blob->id + 1, blob->fd.get(), blob->capacity + 1), std::runtime_error)
+      << "would fault with SIGBUS";
+  EXPECT_THROW(mappings.view(99, -1, 8), std::runtime_error);
+}
+
+TEST(WorkerSharedBlob, ThePoolKeepsFreeMemfdsUpToItsBound) {
+  BlobPool pool(2 * kSharedBlobMin);
+  {
+    auto a = pool.put(std::string(kSharedBlobMin, 'a'));
+    auto b = pool.put(std::string(kSharedBlobMin, 'b'));
+    auto c = pool.put(std::string(kSharedBlobMin, 'c'));
+    ASSERT_TRUE(a && b && c);
+    EXPECT_NE(a->id, b->id);
+    EXPECT_EQ(pool.free_count(), 0u);
+  }
+  EXPECT_EQ(pool.free_count(), 2u) << "the third is closed";
+  auto again = pool.put(std::string(1000, 'd'));  // a small one still takes a free memfd
+  ASSERT_TRUE(again);
+  EXPECT_EQ(pool.free_count(), 1u);
 }
 
 }  // namespace

@@ -1,18 +1,23 @@
 // The wire between the front and one worker process (isolated mode, SPEC §9): length-prefixed frames
 // over a Unix stream socket (docs/architecture.md, "Worker frames"). A frame is a type byte, a JSON
-// header and zero or more binary blobs (packed ndarray buffers travel as blobs, never as JSON text).
+// header and zero or more binary blobs (packed ndarray buffers travel as blobs, never as JSON text), and
+// descriptors passed beside it (large blobs in shared memory, shared_blob.hpp).
 // Thread-safety: send(), hold() and flush() may be called from any thread (one mutex keeps frames whole
 // and in order); receive() from one reader thread only.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "mvi/core/fd.hpp"
 
 namespace mvi::workers {
 
@@ -38,7 +43,19 @@ struct Frame {
   FrameType type{};
   nlohmann::ordered_json header;
   std::vector<std::string> blobs;
+  std::vector<core::Fd> fds;  // passed with it (SCM_RIGHTS): as many as its header's `fds` says
 };
+
+// A frame to send and the descriptors that go with it. They stay open as long as the frame: the kernel
+// passes copies, so a frame sent again (a call moved to another worker) passes them again. Shared: a
+// pooled memfd returns to its pool when the last frame that holds it goes.
+struct OutFrame {
+  std::string bytes;
+  std::vector<std::shared_ptr<const core::Fd>> fds;
+};
+
+// At most this many descriptors go with one frame (the kernel's SCM_MAX_FD is 253 per message).
+inline constexpr std::size_t kMaxFrameFds = 64;
 
 // A frame's bytes: u32 length of what follows, u8 type, u32 header length, the header (JSON text),
 // then per blob u32 length and its bytes. Integers little-endian.
@@ -69,7 +86,8 @@ class Channel {
   bool send(FrameType type, const nlohmann::ordered_json& header, const std::vector<std::string_view>& blobs = {}) {
     return send(encode_frame(type, header, blobs));
   }
-  // Blocks for the next frame; false at end of stream or on a malformed frame (the peer is gone or broken).
+  // Blocks for the next frame; false at end of stream or on a malformed frame (the peer is gone or broken),
+  // or when the descriptors its header announces did not come with it.
   bool receive(Frame& frame);
   // A whole frame is already read ahead: receive() returns it without a system call. Reader only.
   bool frame_ready() const;
@@ -79,6 +97,7 @@ class Channel {
 
  private:
   bool read_exact(char* data, std::size_t n);
+  ssize_t receive_some(char* data, std::size_t n);  // one recvmsg; descriptors go to passed_
 
   static constexpr std::size_t kReadAhead = 64 * 1024;
 
@@ -87,6 +106,10 @@ class Channel {
   int fd_;
   std::mutex send_mutex_;
   std::string held_;  // frames hold() kept; guarded by send_mutex_
+  // Descriptors received and not yet given to a frame, in order. The sender passes a frame's descriptors
+  // with the first bytes of the write that holds it, so they are here by the time the frame is whole.
+  // Reader thread only.
+  std::deque<core::Fd> passed_;
   // Read-ahead, allocated once and never cleared (a per-read resize would zero 64 KiB per frame):
   // bytes [begin_, end_) are received and not yet consumed. Reader thread only.
   std::unique_ptr<char[]> buffer_{new char[kReadAhead]};

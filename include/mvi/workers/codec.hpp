@@ -10,11 +10,14 @@
 #include "mvi/logs/record.hpp"
 #include "mvi/state/notification_store.hpp"
 #include "mvi/workers/channel.hpp"
+#include "mvi/workers/shared_blob.hpp"
 
 namespace mvi::workers {
 
-std::string encode_call(std::uint64_t id, const exec::Call& call);
-exec::Call decode_call(const Frame& frame, std::uint64_t& id);
+// With a pool, large packed arrays go as its memfds beside the frame (shared_blob.hpp); the rest, and
+// all without one, as blobs inside it. A frame that passes memfds needs the reader's mappings.
+OutFrame encode_call(std::uint64_t id, const exec::Call& call, BlobPool* pool = nullptr);
+exec::Call decode_call(const Frame& frame, std::uint64_t& id, BlobMappings* mappings = nullptr);
 
 // What a worker says besides the result: the parameters generation it had applied when the call
 // started, and the seconds it spent on the call (from reading its frame to writing the result).

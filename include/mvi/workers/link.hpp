@@ -1,7 +1,7 @@
 // The front's end of one worker's channel (isolated mode, SPEC §9), driven by the HTTP server's
 // io_context: a worker's results are read, and their answers written, on the I/O thread with no hand-off
 // to another thread; frames queued from any thread are written at once, or, while a write is in progress,
-// together in the next one. Thread-safety: send() and close() from any thread; on_frame
+// together in the next one; their descriptors pass with the first bytes of that write (SCM_RIGHTS). Thread-safety: send() and close() from any thread; on_frame
 // and on_end run on the link's strand, one at a time.
 #pragma once
 
@@ -28,15 +28,16 @@ class Link {
   static std::shared_ptr<Link> open(boost::asio::io_context& io, int fd, OnFrame on_frame, OnEnd on_end);
   virtual ~Link() = default;
 
-  // Queues a whole frame; frames leave in the order they were queued. Dropped once the link has ended.
-  void send(std::shared_ptr<const std::string> frame) { queue(std::move(frame)); }
-  void send(std::string frame) { queue(std::make_shared<const std::string>(std::move(frame))); }
+  // Queues a whole frame, with its descriptors; frames leave in the order they were queued. Dropped once
+  // the link has ended. The link keeps `frame` (and its descriptors open) until it is written.
+  void send(std::shared_ptr<const OutFrame> frame) { queue(std::move(frame)); }
+  void send(std::string frame) { queue(std::make_shared<const OutFrame>(OutFrame{std::move(frame), {}})); }
   void send(FrameType type, const nlohmann::ordered_json& header) { send(encode_frame(type, header)); }
   // Ends the link (the descriptor is closed, frames not yet written are dropped).
   virtual void close() = 0;
 
  private:
-  virtual void queue(std::shared_ptr<const std::string> frame) = 0;
+  virtual void queue(std::shared_ptr<const OutFrame> frame) = 0;
 };
 
 }  // namespace mvi::workers
