@@ -3,7 +3,8 @@
 
 Rows, each the median of interleaved repeats (servers are started afresh per measurement and are NOT pinned:
 a multi-process server must be free to use every CPU, so wrk shares the machine with it):
-  cpu      a CPU-bound pure-Python entrypoint (bench/services/mvi_cpu, about 1 ms per call) at 8 connections:
+  cpu      a CPU-bound pure-Python entrypoint (bench/services/mvi_cpu) at 8 connections, its loop length set
+           at start so that one call is about 1 ms of work on this machine (issue 13's workload; --spin N fixes it):
            in-process (--workers 0 --threads 1), --workers 2, and FastAPI under gunicorn with 2 uvicorn workers
   hello    the seed hello at 32 connections: in-process against --workers 1 (throughput and p99)
   floats   the sum of 100,000 floats (a 2 MB JSON body to an ndarray) at 1 connection: in-process, --workers 1,
@@ -32,7 +33,7 @@ from run import FLOATS, HOST, PAYLOADS, SERVICES, free_port, machine_info, parse
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = "/usr/bin/python3"
-SPIN_N = 15000  # about 1 ms of pure Python per call
+SPIN_PROBE = 15000  # the loop length the calibration times; the benchmark then scales it to about 1 ms
 
 
 class Server:
@@ -108,9 +109,9 @@ def wrk(port, path, body, conns, seconds):
 
 ROWS = {
     # key: (start server, path, body, connections)
-    "cpu in-process": (lambda b: mvi(b, "mvi_cpu", "--threads", "1"), "/spin", {"n": SPIN_N}, 8),
-    "cpu --workers 2": (lambda b: mvi(b, "mvi_cpu", "--workers", "2"), "/spin", {"n": SPIN_N}, 8),
-    "cpu FastAPI gunicorn -w 2": (lambda b: gunicorn(), "/spin", {"n": SPIN_N}, 8),
+    "cpu in-process": (lambda b: mvi(b, "mvi_cpu", "--threads", "1"), "/spin", "spin", 8),
+    "cpu --workers 2": (lambda b: mvi(b, "mvi_cpu", "--workers", "2"), "/spin", "spin", 8),
+    "cpu FastAPI gunicorn -w 2": (lambda b: gunicorn(), "/spin", "spin", 8),
     "hello in-process": (lambda b: mvi(b, "mvi_hello"), "/hello", {"name": "Ada"}, 32),
     "hello --workers 1": (lambda b: mvi(b, "mvi_hello", "--workers", "1"), "/hello", {"name": "Ada"}, 32),
     "floats in-process": (lambda b: mvi(b, "mvi_floats"), "/total", "floats", 1),
@@ -119,7 +120,7 @@ ROWS = {
 }
 
 
-LOOP = f"""
+LOOP = """
 import time
 def spin(n):
     total = 0
@@ -127,17 +128,23 @@ def spin(n):
         total += i * i % 7
     return total
 start = time.perf_counter(); calls = 0
-while time.perf_counter() - start < {{seconds}}:
-    spin({SPIN_N}); calls += 1
+while time.perf_counter() - start < {seconds}:
+    spin({n}); calls += 1
 print(calls / (time.perf_counter() - start))
 """
 
 
-def plain_python(processes, seconds):
+def plain_python(processes, seconds, n):
     """Calls per second of the loop in `processes` plain python3 processes at once, summed."""
-    procs = [subprocess.Popen([PYTHON, "-c", LOOP.format(seconds=seconds)], stdout=subprocess.PIPE)
+    procs = [subprocess.Popen([PYTHON, "-c", LOOP.format(seconds=seconds, n=n)], stdout=subprocess.PIPE)
              for _ in range(processes)]
     return sum(float(p.communicate(timeout=seconds + 30)[0]) for p in procs)
+
+
+def calibrate_spin():
+    """The loop length for about 1 ms per call here (machines differ by 2x; the issue's workload is ~1 ms)."""
+    per_call_ms = 1000.0 / plain_python(1, 2, SPIN_PROBE)
+    return max(1000, round(SPIN_PROBE / per_call_ms / 1000) * 1000)
 
 
 def main():
@@ -147,21 +154,26 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--only", action="append", help="rows whose name contains this (repeatable)")
+    ap.add_argument("--spin", type=int, help="the CPU-bound loop's length (default: about 1 ms per call here)")
     opts = ap.parse_args()
     rows = {k: v for k, v in ROWS.items() if not opts.only or any(o in k for o in opts.only)}
     if any("gunicorn" in k for k in rows) and not shutil.which("gunicorn") and \
             subprocess.run([PYTHON, "-c", "import gunicorn"], capture_output=True).returncode != 0:
         raise SystemExit("python3-gunicorn is not installed (scripts/setup.sh installs it)")
     floats = floats_body() if any(v[2] == "floats" for v in rows.values()) else None
+    spin_n = opts.spin or calibrate_spin()
+    print(f"CPU-bound loop: spin({spin_n}), about {1000.0 / plain_python(1, 2, spin_n):.2f} ms per call here",
+          flush=True)
+    bodies = {"floats": floats, "spin": {"n": spin_n}}
     samples = {k: [] for k in rows}
     ceiling = []
     for rep in range(opts.repeats):
-        one, two = plain_python(1, opts.duration), plain_python(2, opts.duration)
+        one, two = plain_python(1, opts.duration, spin_n), plain_python(2, opts.duration, spin_n)
         ceiling.append(two / one)
         print(f"[{rep + 1}/{opts.repeats}] ceiling: 1 process {one:.0f} calls/s, 2 processes {two:.0f} calls/s "
               f"({two / one:.2f}×)", flush=True)
         for key, (start, path, body, conns) in rows.items():
-            body = floats if body == "floats" else body
+            body = bodies.get(body, body) if isinstance(body, str) else body
             server = start(opts.bin)
             try:
                 if opts.warmup:

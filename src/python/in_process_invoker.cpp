@@ -284,6 +284,9 @@ std::optional<InProcessInvoker::Item> InProcessInvoker::next_item(std::size_t in
 
 void InProcessInvoker::watch_blocking() {
   core::name_this_thread("mvi-exec-waker");
+  // Its looks (every kBlockedAfter while calls wait) must not preempt a computing executor: when every CPU
+  // is busy nothing is blocked and the look can wait for the next tick; when a call blocks, a CPU is idle.
+  core::schedule_as_batch();
   std::vector<std::chrono::nanoseconds> cpu(thread_count_), last_cpu(thread_count_);
   auto last = std::chrono::steady_clock::now();
   bool fresh = true;  // no baseline yet: the first look only takes one
