@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Isolated mode's benchmark (issue 13): worker processes against in-process mode, side by side in one run.
 
-Rows, each the median of interleaved repeats (servers are started afresh per measurement and are NOT pinned:
-a multi-process server must be free to use every CPU, so wrk shares the machine with it):
+Rows, each the median of interleaved repeats (every server is started once, and they take turns; they are NOT
+pinned: a multi-process server must be free to use every CPU, so wrk shares the machine with it):
   cpu      a CPU-bound pure-Python entrypoint (bench/services/mvi_cpu) at 8 connections, its loop length set
            at start so that one call is about 1 ms of work on this machine (issue 13's workload; --spin N fixes it):
            in-process (--workers 0 --threads 1), --workers 2, and FastAPI under gunicorn with 2 uvicorn workers
@@ -142,8 +142,9 @@ def plain_python(processes, seconds, n):
 
 
 def calibrate_spin():
-    """The loop length for about 1 ms per call here (machines differ by 2x; the issue's workload is ~1 ms)."""
-    per_call_ms = 1000.0 / plain_python(1, 2, SPIN_PROBE)
+    """The loop length for about 1 ms per call here (machines differ by 2x; the issue's workload is ~1 ms).
+    The fastest of three probes: a shared VM's slow spells are not what the machine does."""
+    per_call_ms = min(1000.0 / plain_python(1, 1, SPIN_PROBE) for _ in range(3))
     return max(1000, round(SPIN_PROBE / per_call_ms / 1000) * 1000)
 
 
@@ -167,23 +168,30 @@ def main():
     bodies = {"floats": floats, "spin": {"n": spin_n}}
     samples = {k: [] for k in rows}
     ceiling = []
-    for rep in range(opts.repeats):
-        one, two = plain_python(1, opts.duration, spin_n), plain_python(2, opts.duration, spin_n)
-        ceiling.append(two / one)
-        print(f"[{rep + 1}/{opts.repeats}] ceiling: 1 process {one:.0f} calls/s, 2 processes {two:.0f} calls/s "
-              f"({two / one:.2f}×)", flush=True)
+    # Every server is started once and warmed up, then the rows take turns, each repeat running them back
+    # to back: an idle server costs nothing, and on a shared VM whose speed swings within seconds the
+    # rows compared must run as close together in time as they can.
+    servers = {}
+    try:
         for key, (start, path, body, conns) in rows.items():
-            body = bodies.get(body, body) if isinstance(body, str) else body
-            server = start(opts.bin)
-            try:
-                if opts.warmup:
-                    wrk(server.port, path, body, conns, opts.warmup)
-                result = wrk(server.port, path, body, conns, opts.duration)
-            finally:
-                server.stop()
-            samples[key].append(result)
-            print(f"[{rep + 1}/{opts.repeats}] {key:28s} {result['rps']:9.0f} req/s  p99 {result['p99_ms']:6.2f} ms  "
-                  f"errors {result['errors']}", flush=True)
+            servers[key] = start(opts.bin)
+            if opts.warmup:
+                wrk(servers[key].port, path, bodies.get(body, body) if isinstance(body, str) else body, conns,
+                    opts.warmup)
+        for rep in range(opts.repeats):
+            one, two = plain_python(1, opts.duration, spin_n), plain_python(2, opts.duration, spin_n)
+            ceiling.append(two / one)
+            print(f"[{rep + 1}/{opts.repeats}] ceiling: 1 process {one:.0f} calls/s, 2 processes {two:.0f} calls/s "
+                  f"({two / one:.2f}×)", flush=True)
+            for key, (start, path, body, conns) in rows.items():
+                body = bodies.get(body, body) if isinstance(body, str) else body
+                result = wrk(servers[key].port, path, body, conns, opts.duration)
+                samples[key].append(result)
+                print(f"[{rep + 1}/{opts.repeats}] {key:28s} {result['rps']:9.0f} req/s  p99 "
+                      f"{result['p99_ms']:6.2f} ms  errors {result['errors']}", flush=True)
+    finally:
+        for server in servers.values():
+            server.stop()
 
     def med(key, field):
         return statistics.median(s[field] for s in samples[key]) if samples.get(key) else None

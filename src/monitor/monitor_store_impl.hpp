@@ -36,6 +36,7 @@
 #include "mvi/core/error.hpp"
 #include "mvi/core/thread.hpp"
 #include "mvi/logs/log.hpp"
+#include "mvi/sqlite/sqlite.hpp"
 
 
 namespace mvi::monitor {
@@ -75,72 +76,16 @@ CREATE VIEW IF NOT EXISTS monitor AS
   FROM monitor_samples AS s JOIN monitor_variables AS v ON v.id = s.variable_id;
 )sql";
 
-// --- SQLite helpers ---------------------------------------------------------------------------------------
+using sqlite::column_text;
+using sqlite::Db;
+using sqlite::exec;
+using sqlite::fail;
+using sqlite::prepare;
+using sqlite::SqliteError;
+using sqlite::Stmt;
+using sqlite::Use;
 
-struct DbCloser {
-  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
-};
-using Db = std::unique_ptr<sqlite3, DbCloser>;
-
-struct StmtFinalizer {
-  void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
-
-struct SqliteError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-[[noreturn]] inline void fail(sqlite3* db, const std::string& what) {
-  throw SqliteError(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
-}
-
-inline Db open_db(const std::string& path, int flags) {
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-  Db db(raw);
-  if (rc != SQLITE_OK) fail(db.get(), "cannot open");
-  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
-  sqlite3_extended_result_codes(db.get(), 1);
-  return db;
-}
-
-inline void exec(sqlite3* db, const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    std::string text = message ? message : sqlite3_errmsg(db);
-    sqlite3_free(message);
-    throw SqliteError(text);
-  }
-}
-
-inline Stmt prepare(sqlite3* db, const char* sql) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK)
-    fail(db, std::string("cannot prepare ") + sql);
-  return Stmt(raw);
-}
-
-// Resets a statement (and its bindings) when the scope ends, so it never keeps a read transaction open.
-class Use {
- public:
-  explicit Use(const Stmt& s) : s_(s.get()) {}
-  ~Use() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  Use(const Use&) = delete;
-  Use& operator=(const Use&) = delete;
-  sqlite3_stmt* operator*() const { return s_; }
-
- private:
-  sqlite3_stmt* s_;
-};
-
-inline std::string column_text(sqlite3_stmt* s, int i) {
-  auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string();
-}
+inline Db open_db(const std::string& path, int flags) { return sqlite::open_db(path, flags, kBusyTimeoutMs); }
 
 // A read transaction on the read connection: every SELECT inside sees one snapshot.
 class ReadTransaction {

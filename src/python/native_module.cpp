@@ -91,6 +91,8 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
     if (result.status == state::SetStatus::not_found) throw py::key_error(name);
     if (result.status == state::SetStatus::invalid)
       throw py::value_error("parameter '" + name + "': " + first_error(result.errors));
+    if (result.status == state::SetStatus::unavailable)
+      throw std::runtime_error("parameter '" + name + "' not changed: " + result.message);
     if (g_context.parameter_set) g_context.parameter_set(name, result.value);
     return json_to_py(result.value);
   });

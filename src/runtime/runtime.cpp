@@ -28,6 +28,7 @@
 #include "mvi/openapi/openapi.hpp"
 #include "mvi/python/host.hpp"
 #include "mvi/runtime/signals.hpp"
+#include "mvi/state/file_state.hpp"
 #include "mvi/state/notification_store.hpp"
 #include "mvi/state/parameter_store.hpp"
 #include "mvi/workers/pool.hpp"
@@ -163,7 +164,8 @@ std::unique_ptr<exec::Invoker> start_pool_invoker(const config::Config& cfg, int
   hooks.store = [&monitor](const std::string& name, json value) { monitor.record(name, std::move(value)); };
   hooks.set_parameter = [&parameters](const std::string& name, json value) {
     auto r = parameters.set(name, std::move(value));
-    if (r.status != state::SetStatus::ok) logs::runtime().warn("set_parameter('{}') from a worker was refused", name);
+    if (r.status != state::SetStatus::ok)
+      logs::runtime().warn("set_parameter('{}') from a worker was refused{}", name, r.message.empty() ? "" : ": " + r.message);
   };
   hooks.parameters = [&parameters] { return std::pair{parameters.values(), parameters.generation()}; };
   auto pool = std::make_unique<workers::WorkerPool>(std::move(options), std::move(hooks));
@@ -291,6 +293,25 @@ int run(int argc, const char* const* argv) {
     host->finalize();
     logs::flush();
     return core::kExitOk;
+  }
+  std::shared_ptr<state::StateBackend> state_backend;  // --state file:PATH; owned here, used by both stores
+  if (cfg.state.rfind("file:", 0) == 0) {
+    try {
+      state_backend = state::FileState::open(cfg.state.substr(5));
+      notifications.attach(state_backend);
+      parameters.attach(state_backend, [&notifications](const std::string&, const std::string& message) {
+        logs::runtime().warn("{}", message);
+        notifications.record({message, 1, true, {}, 0, {}, {}});
+      });
+    } catch (const core::Error& e) {
+      std::cerr << "mvi-runtime: " << e.what() << "\n";
+      return e.exit_code();
+    } catch (const std::exception& e) {
+      std::cerr << "mvi-runtime: --state " << cfg.state << ": cannot read it: " << e.what() << "\n";
+      return core::kExitUsage;
+    }
+    logs::runtime().info("parameters and notifications kept in {} (generation {})", state_backend->describe(),
+                         parameters.generation());
   }
   std::unique_ptr<exec::Invoker> invoker;
   workers::WorkerPool* pool = nullptr;  // isolated mode; owned by `invoker`

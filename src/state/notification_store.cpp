@@ -1,7 +1,11 @@
 // NotificationStore: a deque under one mutex; repeats move to the back so the order stays by time.
 #include "mvi/state/notification_store.hpp"
 
+#include <algorithm>
 #include <chrono>
+
+#include "mvi/logs/log.hpp"
+#include "mvi/state/state_backend.hpp"
 
 namespace mvi::state {
 
@@ -45,10 +49,22 @@ NotificationStore::NotificationStore(std::string service_name, std::string servi
       service_version_(std::move(service_version)),
       capacity_(capacity == 0 ? 1 : capacity) {}
 
+void NotificationStore::attach(std::shared_ptr<StateBackend> backend) {
+  auto kept = backend->notifications();
+  std::lock_guard lock(mutex_);
+  backend_ = std::move(backend);
+  for (auto& n : kept) {
+    next_id_ = std::max(next_id_, n.id + 1);
+    items_.push_back(std::move(n));
+  }
+  while (items_.size() > capacity_) items_.pop_front();
+}
+
 Notification NotificationStore::record(NotificationInput input) {
   Notification result;
   {
     std::lock_guard lock(mutex_);
+    std::vector<std::uint64_t> dropped;
     double now = now_seconds();
     auto it = items_.begin();
     for (; it != items_.end(); ++it)
@@ -67,11 +83,17 @@ Notification NotificationStore::record(NotificationInput input) {
       fresh.timestamp = now;
       items_.push_back(std::move(fresh));
       while (items_.size() > capacity_) {
+        dropped.push_back(items_.front().id);
         items_.pop_front();
         ++dropped_;
       }
     }
     result = items_.back();
+    if (backend_) try {
+        backend_->store_notification(result, dropped);
+      } catch (const std::exception& e) {
+        logs::runtime().warn("notification not kept in the state backend ({}): {}", backend_->describe(), e.what());
+      }
   }
   listeners_.notify(result);
   return result;
@@ -92,6 +114,11 @@ json NotificationStore::list(const NotificationQuery& query) const {
 void NotificationStore::clear() {
   std::lock_guard lock(mutex_);
   items_.clear();
+  if (backend_) try {
+      backend_->clear_notifications();
+    } catch (const std::exception& e) {
+      logs::runtime().warn("notifications not cleared in the state backend ({}): {}", backend_->describe(), e.what());
+    }
 }
 
 std::uint64_t NotificationStore::dropped() const {

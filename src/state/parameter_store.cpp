@@ -1,9 +1,12 @@
-// ParameterStore: shared_mutex for reads, exclusive for changes; listeners called unlocked.
+// ParameterStore: shared_mutex for reads, exclusive only to apply a change; the writer mutex orders
+// changes, their backend writes and their listeners.
 #include "mvi/state/parameter_store.hpp"
 
 #include "mvi/core/json.hpp"
 
 #include "mvi/core/error.hpp"
+
+#include <algorithm>
 
 namespace mvi::state {
 
@@ -24,6 +27,17 @@ Parameter parameter_from_declaration(const json& d) {
   return p;
 }
 
+void ParameterStore::attach(std::shared_ptr<StateBackend> backend, RestoreListener on_rejected) {
+  auto stored = backend->parameters();
+  const std::uint64_t generation = backend->generation();
+  std::lock_guard writer(write_mutex_);
+  std::unique_lock lock(mutex_);
+  backend_ = std::move(backend);
+  stored_ = std::move(stored);
+  on_rejected_ = std::move(on_rejected);
+  generation_ = std::max(generation_, generation);
+}
+
 void ParameterStore::add(Parameter parameter) {
   schema::Errors errors;
   if (!schema::validate(parameter.type, parameter.value, json::array({parameter.name}), errors))
@@ -31,11 +45,27 @@ void ParameterStore::add(Parameter parameter) {
                                   dump_json(parameter.value) +
                                   " does not match its type " + schema::display_name(parameter.type) + ": " +
                                   errors.front().msg);
-  std::unique_lock lock(mutex_);
-  for (const auto& p : params_)
-    if (p.name == parameter.name)
-      throw core::Error::validation("parameter '" + parameter.name + "' is already defined");
-  params_.push_back(std::move(parameter));
+  const std::string name = parameter.name;
+  std::string rejected;
+  {
+    std::lock_guard writer(write_mutex_);
+    std::unique_lock lock(mutex_);
+    for (const auto& p : params_)
+      if (p.name == parameter.name)
+        throw core::Error::validation("parameter '" + parameter.name + "' is already defined");
+    if (auto it = stored_.find(parameter.name); it != stored_.end()) {
+      json value = it->second.value;
+      schema::Errors wrong;
+      if (schema::validate(parameter.type, value, json::array({parameter.name}), wrong))
+        parameter.value = std::move(value);
+      else
+        rejected = "the stored value " + dump_json(it->second.value) + " of parameter '" + parameter.name +
+                   "' does not fit its type " + schema::display_name(parameter.type) + " (" + wrong.front().msg +
+                   "); the value in the code, " + dump_json(parameter.value) + ", is used";
+    }
+    params_.push_back(std::move(parameter));
+  }
+  if (!rejected.empty() && on_rejected_) on_rejected_(name, rejected);
 }
 
 std::optional<json> ParameterStore::get(const std::string& name) const {
@@ -66,25 +96,42 @@ json ParameterStore::values() const {
 
 SetResult ParameterStore::set(const std::string& name, json value) {
   SetResult result;
+  std::lock_guard writer(write_mutex_);
+  std::uint64_t generation = 0;
   {
-    std::unique_lock lock(mutex_);
-    Parameter* target = nullptr;
-    for (auto& p : params_)
+    // Types never change after add(), and values change only under the writer lock: a shared lock
+    // suffices to validate, and readers go on meanwhile.
+    std::shared_lock lock(mutex_);
+    const Parameter* target = nullptr;
+    for (const auto& p : params_)
       if (p.name == name) target = &p;
     if (!target) {
       result.status = SetStatus::not_found;
       return result;
     }
-    // Validate while holding the lock so the type cannot change under us; it is cheap for
-    // parameter-sized values and keeps check-and-apply atomic.
     if (!schema::validate(target->type, value, json::array({"body", name}), result.errors)) {
       result.status = SetStatus::invalid;
       return result;
     }
-    target->value = value;
-    result.value = std::move(value);
-    result.generation = ++generation_;
+    generation = generation_ + 1;
   }
+  if (backend_) {
+    try {
+      backend_->store_parameter(name, value, generation);
+    } catch (const StateUnavailable& e) {
+      result.status = SetStatus::unavailable;
+      result.message = e.what();
+      return result;
+    }
+  }
+  {
+    std::unique_lock lock(mutex_);
+    for (auto& p : params_)
+      if (p.name == name) p.value = value;
+    generation_ = generation;
+  }
+  result.value = std::move(value);
+  result.generation = generation;
   listeners_.notify(name, result.value, result.generation);
   return result;
 }

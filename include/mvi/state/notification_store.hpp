@@ -1,12 +1,14 @@
 // Notifications raised by notify() (SPEC §6): a bounded store, newest last internally, with
 // Daeploy's repeat semantics (same msg and severity → counter + 1, timestamp refreshed).
-// Thread-safe: one mutex; listeners are called after it is released.
+// Thread-safe: one mutex (held while a state backend stores a change); listeners are called after it is
+// released.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -45,9 +47,15 @@ struct NotificationQuery {
 
 using NotificationListener = std::function<void(const Notification&)>;
 
+class StateBackend;
+
 class NotificationStore {
  public:
   NotificationStore(std::string service_name, std::string service_version, std::size_t capacity = 1000);
+
+  // Keeps every notification in `backend` as well (best effort: a failed write is logged, the store goes
+  // on in memory), and starts from the ones it kept. Before the first record().
+  void attach(std::shared_ptr<StateBackend> backend);
 
   Notification record(NotificationInput input);
   nlohmann::ordered_json list(const NotificationQuery& query) const;  // newest first
@@ -66,6 +74,7 @@ class NotificationStore {
   std::uint64_t next_id_ = 1;
   std::uint64_t dropped_ = 0;
   core::Listeners<Notification> listeners_;
+  std::shared_ptr<StateBackend> backend_;  // written under mutex_, so the file's order is the store's
 };
 
 }  // namespace mvi::state

@@ -64,6 +64,7 @@ void App::on_status(const ContextPtr& ctx, const Match&) {
        {{"total", counters_.total.load()},
         {"client_errors", counters_.client_errors.load()},
         {"server_errors", counters_.server_errors.load()}}},
+      {"state_backend", deps_.config.state},  // memory, or file:PATH (SPEC §10)
       {"parameters_generation", deps_.parameters.generation()},
       {"notifications_dropped", deps_.notifications.dropped()},
   };

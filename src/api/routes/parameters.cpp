@@ -48,6 +48,8 @@ void App::post_parameter(const ContextPtr& ctx, const std::string& name, bool ba
       return finish(ctx, Response::error(404, "Parameter '" + name + "' not found"));
     case state::SetStatus::invalid:
       return finish(ctx, Response::json(422, schema::errors_body(result.errors)));
+    case state::SetStatus::unavailable:
+      return finish(ctx, Response::error(503, "Parameter '" + name + "' was not changed: " + result.message));
     case state::SetStatus::ok:
       break;
   }
