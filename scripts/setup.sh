@@ -18,7 +18,7 @@ PACKAGES=(
   chromium
   libssl-dev python3-aiosmtpd openssl
   slowhttptest clang-14 libclang-rt-14-dev
-  libsqlite3-dev
+  libsqlite3-dev libhiredis-dev redis-server
   wrk python3-fastapi python3-uvicorn python3-uvloop python3-httptools python3-gunicorn
 )
 # Node.js and npm (Swagger UI assets for /docs, the OpenAPI validator, the browser test driver): Debian's, unless a

@@ -61,6 +61,7 @@ const std::vector<EnvOption>& env_options() {
       {"--monitor-db", {"MVI_MONITOR_DB"}},
       {"--monitor-limit", {"MVI_MONITOR_LIMIT", "DAEPLOY_SERVICE_DB_TABLE_LIMIT"}},
       {"--state", {"MVI_STATE"}},
+      {"--state-namespace", {"MVI_STATE_NAMESPACE"}},
       {"--cors", {"MVI_ENABLE_CORS", "DAEPLOY_ENABLE_CORS"}},
       {"--allow-origin", {"MVI_ALLOW_ORIGIN", "DAEPLOY_ALLOW_ORIGIN"}},
   };
@@ -206,7 +207,10 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
   app.add_option("--monitor-db", c.monitor_db, "Monitoring database file [MVI_MONITOR_DB] (default .mvi/<name>-monitor.db)");
   app.add_option("--monitor-limit", c.monitor_limit, "Monitoring retention per variable, e.g. 10000rows or 90days [MVI_MONITOR_LIMIT]");
   app.add_option("--state", c.state,
-                 "Where parameters and notifications are kept: memory, or file:PATH to survive restarts [MVI_STATE]");
+                 "Where parameters and notifications are kept: memory, file:PATH (survives restarts) or "
+                 "redis://[user:password@]host:port/db (shared by replicas) [MVI_STATE]");
+  app.add_option("--state-namespace", c.state_namespace,
+                 "Prefix of the Redis keys [MVI_STATE_NAMESPACE] (default mvi:<name>:<version>)");
   app.add_flag("--check", c.check, "Load the service, print what it registered, and exit");
   app.add_flag("--openapi", c.print_openapi, "Load the service, print its OpenAPI document, and exit");
 
@@ -258,11 +262,9 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
     result.output = "mvi-runtime: " + message + "\n";
     return result;
   };
-  if (c.state.rfind("redis://", 0) == 0 || c.state.rfind("rediss://", 0) == 0)
-    return fail("--state " + c.state.substr(0, c.state.find(':')) +
-                "://: Redis state is not supported by this version; use memory or file:PATH");
-  if (c.state != "memory" && (c.state.rfind("file:", 0) != 0 || c.state.size() == 5))
-    return fail("--state: '" + c.state + "' is not memory or file:PATH");
+  const bool redis = c.state.rfind("redis://", 0) == 0 || c.state.rfind("rediss://", 0) == 0;
+  if (c.state != "memory" && !redis && (c.state.rfind("file:", 0) != 0 || c.state.size() == 5))
+    return fail("--state: '" + c.state + "' is not memory, file:PATH or redis://HOST:PORT/DB");
   // The command line wins over the environment; on the same side, a token file wins over a token.
   bool cli_token = false, cli_token_file = false;
   for (int i = 1; i < argc; ++i) {

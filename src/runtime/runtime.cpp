@@ -28,7 +28,9 @@
 #include "mvi/openapi/openapi.hpp"
 #include "mvi/python/host.hpp"
 #include "mvi/runtime/signals.hpp"
+#include "mvi/core/serial_queue.hpp"
 #include "mvi/state/file_state.hpp"
+#include "mvi/state/redis_state.hpp"
 #include "mvi/state/notification_store.hpp"
 #include "mvi/state/parameter_store.hpp"
 #include "mvi/workers/pool.hpp"
@@ -71,12 +73,12 @@ void install_state_listeners(state::ParameterStore& parameters, state::Notificat
     r.entrypoint = n.input.entrypoint;
     r.request_id = n.input.request_id;
     logs::emit(std::move(r));
-  });
+  }, state::NotificationStore::Raised::here);
   parameters.add_listener([&notifications](const std::string& name, const json& value, std::uint64_t generation) {
     std::string shown = dump_json(value);
     logs::runtime().info("parameter '{}' changed to {} (generation {})", name, shown, generation);
     notifications.record({"Parameter " + name + " changed to " + shown, 0, true, {}, 0, {}, {}});
-  });
+  }, state::ParameterStore::Changes::local);  // a change from another replica is logged where it arrives
 }
 
 // Notification sinks besides the log (SPEC §6, docs/notifications.md). The store's listener owns the
@@ -98,7 +100,7 @@ std::shared_ptr<notify::Dispatcher> start_notify_sinks(const notify::NotifyConfi
   dispatcher->start();
   notifications.add_listener([dispatcher, name = cfg.name, version = cfg.version](const state::Notification& n) {
     dispatcher->enqueue(n, name, version);
-  });
+  }, state::NotificationStore::Raised::here);  // the replica that raised it sends it
   return dispatcher;
 }
 
@@ -145,7 +147,7 @@ class ShutdownWatchdog {
 std::unique_ptr<exec::Invoker> start_pool_invoker(const config::Config& cfg, int argc, const char* const* argv,
                                                   state::ParameterStore& parameters,
                                                   state::NotificationStore& notifications,
-                                                  monitor::LazyMonitor& monitor) {
+                                                  monitor::LazyMonitor& monitor, core::SerialQueue* state_writes) {
   workers::PoolOptions options;
   options.argv.push_back(self_executable(argv[0]));
   for (int i = 1; i < argc; ++i) options.argv.emplace_back(argv[i]);
@@ -162,10 +164,16 @@ std::unique_ptr<exec::Invoker> start_pool_invoker(const config::Config& cfg, int
   hooks.log = [](logs::Record r) { logs::emit(std::move(r)); };
   hooks.notify = [&notifications](state::NotificationInput in) { notifications.record(std::move(in)); };
   hooks.store = [&monitor](const std::string& name, json value) { monitor.record(name, std::move(value)); };
-  hooks.set_parameter = [&parameters](const std::string& name, json value) {
-    auto r = parameters.set(name, std::move(value));
-    if (r.status != state::SetStatus::ok)
-      logs::runtime().warn("set_parameter('{}') from a worker was refused{}", name, r.message.empty() ? "" : ": " + r.message);
+  hooks.set_parameter = [&parameters, state_writes](const std::string& name, json value) {
+    auto set = [&parameters, name, value = std::move(value)]() mutable {
+      auto r = parameters.set(name, std::move(value));
+      if (r.status != state::SetStatus::ok)
+        logs::runtime().warn("set_parameter('{}') from a worker was refused{}", name,
+                             r.message.empty() ? "" : ": " + r.message);
+    };
+    // Frames are handled on an I/O thread, which must not wait for a state backend.
+    if (state_writes) return state_writes->post(std::move(set));
+    set();
   };
   hooks.parameters = [&parameters] { return std::pair{parameters.values(), parameters.generation()}; };
   auto pool = std::make_unique<workers::WorkerPool>(std::move(options), std::move(hooks));
@@ -294,29 +302,41 @@ int run(int argc, const char* const* argv) {
     logs::flush();
     return core::kExitOk;
   }
-  std::shared_ptr<state::StateBackend> state_backend;  // --state file:PATH; owned here, used by both stores
-  if (cfg.state.rfind("file:", 0) == 0) {
-    try {
+  // --state file:PATH or redis://: owned here, used by both stores; its changes run on `state_writes`.
+  std::shared_ptr<state::StateBackend> state_backend;
+  try {
+    if (cfg.state.rfind("file:", 0) == 0) {
       state_backend = state::FileState::open(cfg.state.substr(5));
+    } else if (cfg.state != "memory") {
+      state_backend = std::make_shared<state::RedisState>(
+          state::parse_redis_url(cfg.state),
+          cfg.state_namespace.empty() ? "mvi:" + cfg.name + ":" + cfg.version : cfg.state_namespace);
+    }
+    if (state_backend) {
       notifications.attach(state_backend);
       parameters.attach(state_backend, [&notifications](const std::string&, const std::string& message) {
         logs::runtime().warn("{}", message);
         notifications.record({message, 1, true, {}, 0, {}, {}});
       });
-    } catch (const core::Error& e) {
-      std::cerr << "mvi-runtime: " << e.what() << "\n";
-      return e.exit_code();
-    } catch (const std::exception& e) {
-      std::cerr << "mvi-runtime: --state " << cfg.state << ": cannot read it: " << e.what() << "\n";
-      return core::kExitUsage;
     }
+  } catch (const core::Error& e) {
+    std::cerr << "mvi-runtime: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cerr << "mvi-runtime: --state " << cfg.state << ": cannot read it: " << e.what() << "\n";
+    return core::kExitUsage;
+  }
+  std::optional<core::SerialQueue> state_writes;
+  if (state_backend) {
+    state_writes.emplace("mvi-state-set");
     logs::runtime().info("parameters and notifications kept in {} (generation {})", state_backend->describe(),
                          parameters.generation());
   }
   std::unique_ptr<exec::Invoker> invoker;
   workers::WorkerPool* pool = nullptr;  // isolated mode; owned by `invoker`
   if (isolated) {
-    invoker = start_pool_invoker(cfg, argc, argv, parameters, notifications, monitor);
+    invoker = start_pool_invoker(cfg, argc, argv, parameters, notifications, monitor,
+                                 state_writes ? &*state_writes : nullptr);
     pool = static_cast<workers::WorkerPool*>(invoker.get());
   }
   auto notify_sinks = start_notify_sinks(notify_config, cfg, notifications);
@@ -327,7 +347,8 @@ int run(int argc, const char* const* argv) {
     logs::runtime().warn("Swagger UI assets not found: /docs is unavailable (run scripts/setup.sh or set "
                          "MVI_SWAGGER_UI_DIR); /openapi.json works");
   std::optional<metrics::Metrics> metrics;  // created once the entrypoints are known; outlives the App
-  api::App app({cfg, parameters, notifications, lifecycle, std::move(swagger_ui), &monitor});
+  api::App app({cfg, parameters, notifications, lifecycle, std::move(swagger_ui), &monitor, state_backend.get(),
+                state_writes ? &*state_writes : nullptr});
   http::Server server(
       cfg.limits, [&app](http::Request r, http::Responder d) { app.handle(std::move(r), std::move(d)); },
       [&app](const http::Request& head, http::Responder d) { return app.precheck(head, std::move(d)); });
@@ -372,6 +393,15 @@ int run(int argc, const char* const* argv) {
   else
     invoker = host->start_executors(registry, {cfg.threads, cfg.limits.queue_limit, &*metrics});
   app.attach_service(registry, *invoker, *metrics);
+  if (state_backend)
+    // Every parameter is declared now: changes from other replicas (and a resync) can be applied.
+    state_backend->watch({[&parameters](const std::string& name, const json& value, std::uint64_t generation) {
+                            if (parameters.apply_remote(name, value, generation))
+                              logs::runtime().info("parameter '{}' changed to {} on another replica (generation {})",
+                                                   name, dump_json(value), generation);
+                          },
+                          [&notifications](const state::Notification& n) { notifications.merge_remote(n); },
+                          [&parameters] { return parameters.known(); }});
   lifecycle.set(core::LifeState::running);
   control->serving.store(true);
   if (pool) {
@@ -412,6 +442,9 @@ int run(int argc, const char* const* argv) {
   // No request is waiting, but Python may still run a call whose client got 504, a job, or a thread
   // that finalisation would join: the rest of the stop is bounded by the same deadline (at least a
   // second for the stores to commit), then the process exits with the graceful stop's code anyway.
+  // Nothing may change a parameter any more: the state threads stop before what their changes reach.
+  if (state_writes) state_writes->stop();
+  if (state_backend) state_backend->stop();
   const auto floor = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   ShutdownWatchdog watchdog(std::max(deadline, floor), *invoker);
   // Isolated mode's worker links run on the server's I/O threads: there the workers stop first.

@@ -180,7 +180,7 @@ std::uint64_t FileState::generation() {
   return sqlite3_step(s.get()) == SQLITE_ROW ? static_cast<std::uint64_t>(sqlite3_column_int64(s.get(), 0)) : 0;
 }
 
-void FileState::store_parameter(const std::string& name, const json& value, std::uint64_t generation) {
+std::uint64_t FileState::store_parameter(const std::string& name, const json& value, std::uint64_t generation) {
   std::lock_guard lock(mutex_);
   sqlite3* d = db_->db.get();
   try {
@@ -207,6 +207,7 @@ void FileState::store_parameter(const std::string& name, const json& value, std:
   } catch (const SqliteError& e) {
     throw StateUnavailable("the state file " + path_ + " could not store it: " + e.what());
   }
+  return generation;
 }
 
 std::vector<Notification> FileState::notifications() {

@@ -96,7 +96,42 @@ Notification NotificationStore::record(NotificationInput input) {
       }
   }
   listeners_.notify(result);
+  local_listeners_.notify(result);
   return result;
+}
+
+void NotificationStore::merge_remote(const Notification& merged) {
+  Notification result;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = items_.begin();
+    for (; it != items_.end(); ++it)
+      if (it->input.msg == merged.input.msg && it->input.severity == merged.input.severity) break;
+    Notification entry;
+    if (it != items_.end()) {
+      entry = std::move(*it);
+      items_.erase(it);
+      if (merged.counter <= entry.counter && merged.timestamp <= entry.timestamp) {
+        // Already as new here (this replica's own write coming back, or an older message).
+        auto at = std::upper_bound(items_.begin(), items_.end(), entry.timestamp,
+                                   [](double t, const Notification& n) { return t < n.timestamp; });
+        items_.insert(at, std::move(entry));
+        return;
+      }
+    } else {
+      entry.id = next_id_++;
+    }
+    entry.input = merged.input;
+    entry.counter = std::max(entry.counter, merged.counter);
+    entry.timestamp = std::max(entry.timestamp, merged.timestamp);
+    items_.push_back(std::move(entry));
+    while (items_.size() > capacity_) {
+      items_.pop_front();
+      ++dropped_;
+    }
+    result = items_.back();
+  }
+  listeners_.notify(result);
 }
 
 json NotificationStore::list(const NotificationQuery& query) const {
@@ -126,6 +161,8 @@ std::uint64_t NotificationStore::dropped() const {
   return dropped_;
 }
 
-void NotificationStore::add_listener(NotificationListener listener) { listeners_.add(std::move(listener)); }
+void NotificationStore::add_listener(NotificationListener listener, Raised which) {
+  (which == Raised::anywhere ? listeners_ : local_listeners_).add(std::move(listener));
+}
 
 }  // namespace mvi::state

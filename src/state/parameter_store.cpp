@@ -56,8 +56,10 @@ void ParameterStore::add(Parameter parameter) {
     if (auto it = stored_.find(parameter.name); it != stored_.end()) {
       json value = it->second.value;
       schema::Errors wrong;
-      if (schema::validate(parameter.type, value, json::array({parameter.name}), wrong))
+      if (schema::validate(parameter.type, value, json::array({parameter.name}), wrong)) {
         parameter.value = std::move(value);
+        parameter.generation = it->second.generation;
+      }
       else
         rejected = "the stored value " + dump_json(it->second.value) + " of parameter '" + parameter.name +
                    "' does not fit its type " + schema::display_name(parameter.type) + " (" + wrong.front().msg +
@@ -117,7 +119,7 @@ SetResult ParameterStore::set(const std::string& name, json value) {
   }
   if (backend_) {
     try {
-      backend_->store_parameter(name, value, generation);
+      generation = backend_->store_parameter(name, value, generation);
     } catch (const StateUnavailable& e) {
       result.status = SetStatus::unavailable;
       result.message = e.what();
@@ -127,13 +129,49 @@ SetResult ParameterStore::set(const std::string& name, json value) {
   {
     std::unique_lock lock(mutex_);
     for (auto& p : params_)
-      if (p.name == name) p.value = value;
-    generation_ = generation;
+      if (p.name == name) {
+        p.value = value;
+        p.generation = generation;
+      }
+    generation_ = std::max(generation_, generation);
   }
   result.value = std::move(value);
   result.generation = generation;
   listeners_.notify(name, result.value, result.generation);
+  local_listeners_.notify(name, result.value, result.generation);
   return result;
+}
+
+bool ParameterStore::apply_remote(const std::string& name, json value, std::uint64_t generation) {
+  std::lock_guard writer(write_mutex_);
+  {
+    std::shared_lock lock(mutex_);
+    const Parameter* target = nullptr;
+    for (const auto& p : params_)
+      if (p.name == name) target = &p;
+    if (!target || generation <= target->generation) return false;
+    schema::Errors errors;
+    if (!schema::validate(target->type, value, json::array({name}), errors)) return false;
+  }
+  {
+    std::unique_lock lock(mutex_);
+    for (auto& p : params_)
+      if (p.name == name) {
+        p.value = value;
+        p.generation = generation;
+      }
+    generation_ = std::max(generation_, generation);
+  }
+  listeners_.notify(name, value, generation);
+  return true;
+}
+
+std::pair<std::map<std::string, StoredParameter>, std::uint64_t> ParameterStore::known() const {
+  std::shared_lock lock(mutex_);
+  std::map<std::string, StoredParameter> out;
+  for (const auto& p : params_)
+    if (p.generation > 0) out[p.name] = {p.value, p.generation};
+  return {std::move(out), generation_};
 }
 
 std::uint64_t ParameterStore::generation() const {
@@ -141,6 +179,8 @@ std::uint64_t ParameterStore::generation() const {
   return generation_;
 }
 
-void ParameterStore::add_listener(ChangeListener listener) { listeners_.add(std::move(listener)); }
+void ParameterStore::add_listener(ChangeListener listener, Changes which) {
+  (which == Changes::all ? listeners_ : local_listeners_).add(std::move(listener));
+}
 
 }  // namespace mvi::state

@@ -109,8 +109,9 @@ def test_a_second_daemon_on_the_same_file_is_refused(start_service, tmp_path, ru
 
 def test_a_bad_state_option_is_a_usage_error(run_cmd, runtime_bin, tmp_path):
     path = write_service(tmp_path)
-    for value, message in [("disk", "is not memory or file:PATH"), ("file:", "is not memory or file:PATH"),
-                           ("redis://localhost:6379/0", "Redis state is not supported")]:
+    for value, message in [("disk", "is not memory, file:PATH or redis://"), ("file:", "is not memory, file:PATH"),
+                           ("rediss://localhost:6379/0", "has none"), ("redis://localhost:99999/0", "not a port"),
+                           ("redis://localhost:6379/x", "is not a number")]:
         r = run_cmd([runtime_bin, "--state", value, str(path)], timeout=30)
         assert r.returncode == 2 and message in r.stderr, (value, r)
     (tmp_path / "folder").mkdir()

@@ -131,7 +131,9 @@ class Broken final : public StateBackend {
   std::string describe() const override { return "broken"; }
   std::map<std::string, StoredParameter> parameters() override { return {}; }
   std::uint64_t generation() override { return 7; }
-  void store_parameter(const std::string&, const json&, std::uint64_t) override { throw StateUnavailable("disk full"); }
+  std::uint64_t store_parameter(const std::string&, const json&, std::uint64_t) override {
+    throw StateUnavailable("disk full");
+  }
   std::vector<Notification> notifications() override { return {}; }
   void store_notification(const Notification&, const std::vector<std::uint64_t>&) override {
     throw StateUnavailable("disk full");

@@ -27,6 +27,7 @@
 #include "mvi/openapi/openapi.hpp"
 #include "mvi/registry/registry.hpp"
 #include "mvi/state/notification_store.hpp"
+#include "mvi/core/serial_queue.hpp"
 #include "mvi/state/parameter_store.hpp"
 
 namespace mvi::api {
@@ -38,6 +39,8 @@ struct AppDeps {
   core::Lifecycle& lifecycle;
   StaticFiles swagger_ui = {};  // empty: /docs answers 503 with how to install the assets
   monitor::LazyMonitor* monitor = nullptr;  // /~monitor and monitor=True entrypoints; may be null
+  const state::StateBackend* state_backend = nullptr;  // --state file:/redis://; null for memory
+  core::SerialQueue* state_writes = nullptr;  // parameter changes run here, off the I/O thread, when set
 };
 
 struct RequestCounters {
@@ -103,6 +106,7 @@ class App {
   void on_bare_parameter_post(const ContextPtr& ctx, const Match& m);
   void get_parameter(const ContextPtr& ctx, const std::string& name, bool bare);
   void post_parameter(const ContextPtr& ctx, const std::string& name, bool bare);
+  void apply_parameter(const ContextPtr& ctx, const std::string& name, bool bare, nlohmann::ordered_json value);
   void on_notifications(const ContextPtr& ctx, const Match& m);         // notifications.cpp
   void on_notifications_clear(const ContextPtr& ctx, const Match& m);
   void on_notification_stream(const ContextPtr& ctx, const Match& m);

@@ -58,7 +58,8 @@ struct Config {
   bool print_openapi = false;        // load, print the OpenAPI document, exit
   std::string monitor_db;            // SQLite file for store()/monitor=True; "" = .mvi/<name>-monitor.db
   std::string monitor_limit;         // retention, e.g. "10000rows" or "90days"; "" = 10000 rows
-  std::string state = "memory";      // where parameters and notifications are kept: memory | file:PATH (SPEC §10)
+  std::string state = "memory";      // where parameters and notifications are kept: memory | file:PATH | redis://… (SPEC §10)
+  std::string state_namespace;       // Redis key prefix; "" = mvi:<name>:<version>
   Limits limits;
   Security security;
 };

@@ -23,7 +23,8 @@ class FileState final : public StateBackend {
   std::string describe() const override { return "file:" + path_; }
   std::map<std::string, StoredParameter> parameters() override;
   std::uint64_t generation() override;
-  void store_parameter(const std::string& name, const nlohmann::ordered_json& value, std::uint64_t generation) override;
+  std::uint64_t store_parameter(const std::string& name, const nlohmann::ordered_json& value,
+                                std::uint64_t proposed) override;
   std::vector<Notification> notifications() override;
   void store_notification(const Notification& notification, const std::vector<std::uint64_t>& dropped) override;
   void clear_notifications() override;

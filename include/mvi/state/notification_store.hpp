@@ -58,10 +58,16 @@ class NotificationStore {
   void attach(std::shared_ptr<StateBackend> backend);
 
   Notification record(NotificationInput input);
+  // A notification raised on another replica, as the shared backend merged it (its counter counts every
+  // replica's repeats): it replaces this store's entry of the same msg and severity, or is added. Only
+  // listeners of all changes hear it (the replica that raised it logged and sent it).
+  void merge_remote(const Notification& merged);
   nlohmann::ordered_json list(const NotificationQuery& query) const;  // newest first
   void clear();
   std::uint64_t dropped() const;
-  void add_listener(NotificationListener listener);
+  // Which notifications a listener hears: all, or only those raised in this process.
+  enum class Raised { anywhere, here };
+  void add_listener(NotificationListener listener, Raised which = Raised::anywhere);
 
   static std::string_view severity_name(int severity) noexcept;
 
@@ -73,7 +79,8 @@ class NotificationStore {
   std::deque<Notification> items_;  // ordered by timestamp, newest at the back
   std::uint64_t next_id_ = 1;
   std::uint64_t dropped_ = 0;
-  core::Listeners<Notification> listeners_;
+  core::Listeners<Notification> listeners_;        // every notification
+  core::Listeners<Notification> local_listeners_;  // those raised here
   std::shared_ptr<StateBackend> backend_;  // written under mutex_, so the file's order is the store's
 };
 

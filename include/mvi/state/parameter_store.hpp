@@ -31,6 +31,7 @@ struct Parameter {
   bool expose = true;    // false: read-only over HTTP
   bool monitor = false;
   std::string description;
+  std::uint64_t generation = 0;  // of the change that set the value; 0: the code's value
 };
 
 // unavailable: the state backend could not keep the change (it is not applied; 503).
@@ -77,8 +78,19 @@ class ParameterStore {
   // next change; readers never wait for the backend.
   SetResult set(const std::string& name, nlohmann::ordered_json value);
 
+  // A change made on another replica (from the state backend's thread): applied, with its listeners,
+  // unless this store already has that parameter at the same or a newer generation; ignored for a
+  // parameter this service does not declare or a value that does not fit. True if applied.
+  bool apply_remote(const std::string& name, nlohmann::ordered_json value, std::uint64_t generation);
+  // The values changed here or restored (generation > 0) with their generations, and the generation:
+  // what a shared backend that lost its data is given back.
+  std::pair<std::map<std::string, StoredParameter>, std::uint64_t> known() const;
+
   std::uint64_t generation() const;
-  void add_listener(ChangeListener listener);
+  // Which changes a listener hears: all of them, or only those made in this process (a change made on
+  // another replica is announced there, not again here).
+  enum class Changes { all, local };
+  void add_listener(ChangeListener listener, Changes which = Changes::all);
 
  private:
   // One change at a time, held through the backend write and the listeners (recursive: a listener may
@@ -90,7 +102,8 @@ class ParameterStore {
   std::shared_ptr<StateBackend> backend_;
   std::map<std::string, StoredParameter> stored_;  // what the backend kept, taken as parameters are added
   RestoreListener on_rejected_;
-  core::Listeners<std::string, nlohmann::ordered_json, std::uint64_t> listeners_;
+  core::Listeners<std::string, nlohmann::ordered_json, std::uint64_t> listeners_;        // every change
+  core::Listeners<std::string, nlohmann::ordered_json, std::uint64_t> local_listeners_;  // changes made here
 };
 
 }  // namespace mvi::state

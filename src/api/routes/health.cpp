@@ -16,7 +16,13 @@ void App::on_ready(const ContextPtr& ctx, const Match&) {
   if (state == core::LifeState::running && service)
     if (auto stuck = find_stuck(*service->invoker, deps_.config.limits.request_timeout_s))
       return finish(ctx, Response::json(503, {{"status", "stuck"}, {"detail", stuck->reason}}));
-  if (state == core::LifeState::running && queue_ok) return finish(ctx, Response::json(200, {{"status", "ready"}}));
+  if (state == core::LifeState::running && queue_ok) {
+    // A state backend that cannot be reached does not take the pod out of rotation: calls go on with the
+    // values it has; only parameter changes are refused (docs/operations.md).
+    if (deps_.state_backend && !deps_.state_backend->healthy())
+      return finish(ctx, Response::json(200, {{"status", "ready"}, {"state", "degraded"}}));
+    return finish(ctx, Response::json(200, {{"status", "ready"}}));
+  }
   std::string name(core::to_string(state));
   for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (state == core::LifeState::running) name = "busy";
@@ -64,7 +70,8 @@ void App::on_status(const ContextPtr& ctx, const Match&) {
        {{"total", counters_.total.load()},
         {"client_errors", counters_.client_errors.load()},
         {"server_errors", counters_.server_errors.load()}}},
-      {"state_backend", deps_.config.state},  // memory, or file:PATH (SPEC §10)
+      {"state_backend", deps_.state_backend ? deps_.state_backend->describe() : std::string("memory")},
+      {"state_backend_status", !deps_.state_backend || deps_.state_backend->healthy() ? "up" : "degraded"},
       {"parameters_generation", deps_.parameters.generation()},
       {"notifications_dropped", deps_.notifications.dropped()},
   };

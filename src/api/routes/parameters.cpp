@@ -42,6 +42,14 @@ void App::post_parameter(const ContextPtr& ctx, const std::string& name, bool ba
     schema::Errors errors{{"missing", json::array({"body", name}), "Field required", body}};
     return finish(ctx, Response::json(422, schema::errors_body(errors)));
   }
+  // A state backend may wait (a disk, a network): the change runs off the I/O thread, in order.
+  if (deps_.state_writes)
+    return deps_.state_writes->post(
+        [this, ctx, name, bare, value = std::move(value)]() mutable { apply_parameter(ctx, name, bare, std::move(value)); });
+  apply_parameter(ctx, name, bare, std::move(value));
+}
+
+void App::apply_parameter(const ContextPtr& ctx, const std::string& name, bool bare, json value) {
   auto result = deps_.parameters.set(name, std::move(value));
   switch (result.status) {
     case state::SetStatus::not_found:
