@@ -84,7 +84,8 @@ Metrics::Metrics(std::vector<std::string> entrypoint_names)
     : names_(std::move(entrypoint_names)),
       gil_wait_(gil_bounds()),
       gil_hold_(gil_bounds()),
-      worker_transport_(gil_bounds()) {
+      worker_transport_(gil_bounds()),
+      state_propagation_(latency_bounds()) {
   for (std::size_t i = 0; i < names_.size(); ++i) entrypoints_.push_back(std::make_unique<EntrypointMetrics>());
 }
 
@@ -144,6 +145,15 @@ std::string Metrics::render(const Gauges& g) const {
   sample(out, "mvi_log_lines_dropped_total", "", static_cast<double>(g.log_lines_dropped));
   header(out, "mvi_notifications_dropped_total", "counter", "Notifications dropped from the bounded store.");
   sample(out, "mvi_notifications_dropped_total", "", static_cast<double>(g.notifications_dropped));
+  if (g.state_backend) {
+    header(out, "mvi_state_backend_up", "gauge", "1 while the state backend (--state) can be reached.");
+    sample(out, "mvi_state_backend_up", "", g.state_up ? 1 : 0);
+    header(out, "mvi_state_writes_total", "counter", "Parameter changes this process stored in the state backend.");
+    sample(out, "mvi_state_writes_total", "", static_cast<double>(g.state_writes));
+    header(out, "mvi_state_propagation_seconds", "histogram",
+           "From a parameter change's publication on another replica to its arrival here (--state redis://).");
+    state_propagation_.render(out, "mvi_state_propagation_seconds", "");
+  }
   if (g.workers.empty()) return out;
   header(out, "mvi_worker_restarts_total", "counter", "Worker processes replaced, by worker and cause.");
   for (const auto& w : g.workers)

@@ -401,7 +401,8 @@ int run(int argc, const char* const* argv) {
                                                    name, dump_json(value), generation);
                           },
                           [&notifications](const state::Notification& n) { notifications.merge_remote(n); },
-                          [&parameters] { return parameters.known(); }});
+                          [&parameters] { return parameters.known(); },
+                          [&metrics](double seconds) { metrics->state_propagation().observe(seconds); }});
   lifecycle.set(core::LifeState::running);
   control->serving.store(true);
   if (pool) {

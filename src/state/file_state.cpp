@@ -207,6 +207,7 @@ std::uint64_t FileState::store_parameter(const std::string& name, const json& va
   } catch (const SqliteError& e) {
     throw StateUnavailable("the state file " + path_ + " could not store it: " + e.what());
   }
+  writes_.fetch_add(1);
   return generation;
 }
 

@@ -44,11 +44,14 @@ if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return 0
 )lua";
 
-// KEYS: parameters. ARGV: name, value JSON, generation. Written back unless Redis has it as new or newer.
+// KEYS: parameters. ARGV: name, value JSON, generation, channel, publication time. Written back (and
+// published: replicas that resynchronised first learn of it) unless Redis has it as new or newer.
 constexpr const char* kRestoreParameter = R"lua(
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if old and cjson.decode(old).g >= tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], '{"g":' .. ARGV[3] .. ',"v":' .. ARGV[2] .. '}')
+redis.call('PUBLISH', ARGV[4], '{"t":"p","n":' .. cjson.encode(ARGV[1]) .. ',"g":' .. ARGV[3] .. ',"ts":' ..
+  ARGV[5] .. ',"v":' .. ARGV[2] .. '}')
 return 1
 )lua";
 
@@ -436,9 +439,11 @@ void RedisState::subscribe_loop() {
             if (kind == "p" && remote_.parameter) {
               const double ts = m.value("ts", 0.0);
               remote_.parameter(m.at("n").get<std::string>(), m.at("v"), m.at("g").get<std::uint64_t>());
-              std::lock_guard lag(lag_mutex_);
+              const double lag = std::max(0.0, unix_now() - ts);
+              if (remote_.propagation) remote_.propagation(lag);
+              std::lock_guard lock(lag_mutex_);
               ++lag_.count;
-              lag_.last = std::max(0.0, unix_now() - ts);
+              lag_.last = lag;
             } else if (kind == "n" && remote_.notification) {
               remote_.notification(notification_from(m.at("n")));
             }
@@ -486,7 +491,7 @@ void RedisState::resync() {
     if (!r || r->type == REDIS_REPLY_ERROR) fail(r);
     for (const auto& [name, p] : known) {
       Reply w = command(c, {"EVAL", kRestoreParameter, "1", k_parameters_, name, dump_json(p.value),
-                            std::to_string(p.generation)});
+                            std::to_string(p.generation), channel_, number(unix_now())});
       if (!w || w->type == REDIS_REPLY_ERROR) fail(w);
     }
   }

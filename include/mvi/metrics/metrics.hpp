@@ -57,6 +57,10 @@ struct Gauges {
   std::uint64_t log_lines_dropped = 0;
   std::uint64_t notifications_dropped = 0;
   std::vector<WorkerGauge> workers;  // isolated mode only
+  // --state file: or redis:// only.
+  bool state_backend = false;
+  bool state_up = true;
+  std::uint64_t state_writes = 0;
 };
 
 class Metrics {
@@ -68,6 +72,8 @@ class Metrics {
   Histogram& gil_hold() { return gil_hold_; }
   // Isolated mode: a call's round trip to its worker minus the time the worker spent on it.
   Histogram& worker_transport() { return worker_transport_; }
+  // --state redis://: from a change's publication on another replica to its arrival here.
+  Histogram& state_propagation() { return state_propagation_; }
 
   // Records a finished entrypoint request (status and wall time from read to response).
   void record(std::size_t entrypoint, int status, double seconds) noexcept;
@@ -80,6 +86,7 @@ class Metrics {
   Histogram gil_wait_;
   Histogram gil_hold_;
   Histogram worker_transport_;
+  Histogram state_propagation_;
 };
 
 }  // namespace mvi::metrics

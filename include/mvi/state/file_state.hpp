@@ -4,6 +4,7 @@
 // refuses a second one before it touches the file. Thread-safe: one mutex around the connection.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,6 +29,7 @@ class FileState final : public StateBackend {
   std::vector<Notification> notifications() override;
   void store_notification(const Notification& notification, const std::vector<std::uint64_t>& dropped) override;
   void clear_notifications() override;
+  std::uint64_t writes() const override { return writes_.load(); }
 
   struct Db;
 
@@ -38,6 +40,7 @@ class FileState final : public StateBackend {
   core::Fd lock_;  // the flock; closed after the connection (declared first, destroyed last)
   std::mutex mutex_;
   std::unique_ptr<Db> db_;
+  std::atomic<std::uint64_t> writes_{0};
 };
 
 }  // namespace mvi::state

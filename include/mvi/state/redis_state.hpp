@@ -61,7 +61,7 @@ class RedisState final : public StateBackend {
     double last = 0;
   };
   Lag lag() const;
-  std::uint64_t writes() const { return writes_.load(); }
+  std::uint64_t writes() const override { return writes_.load(); }
 
   struct Context;
 

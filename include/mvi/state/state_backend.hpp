@@ -4,6 +4,7 @@
 // change at a time; implementations are thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -59,12 +60,16 @@ class StateBackend {
     std::function<void(const Notification&)> notification;
     // The parameters changed here (value and generation) and the generation: written back after data loss.
     std::function<std::pair<std::map<std::string, StoredParameter>, std::uint64_t>()> known;
+    // Seconds from a change's publication elsewhere to its arrival here (optional).
+    std::function<void(double)> propagation;
   };
   // Starts delivering remote changes (a backend shared by nobody delivers none). Called once, after the
   // stores have restored what parameters() and notifications() returned.
   virtual void watch(Remote) {}
   // False while the backend cannot be reached (changes then answer 503; reads go on from memory).
   virtual bool healthy() const { return true; }
+  // Parameter changes this process has stored so far.
+  virtual std::uint64_t writes() const { return 0; }
   // Stops delivering and releases connections; the destructor calls it.
   virtual void stop() {}
 };

@@ -94,6 +94,11 @@ void App::on_metrics(const ContextPtr& ctx, const Match&) {
   g.notifications_dropped = deps_.notifications.dropped();
   for (auto& w : service->invoker->workers())
     g.workers.push_back({w.index, w.busy, w.rss_bytes, std::move(w.restarts_by_cause)});
+  if (deps_.state_backend) {
+    g.state_backend = true;
+    g.state_up = deps_.state_backend->healthy();
+    g.state_writes = deps_.state_backend->writes();
+  }
   Response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = service->metrics->render(g);
