@@ -218,22 +218,13 @@ std::vector<Notification> FileState::notifications() {
   Stmt s = prepare(d, "SELECT id, msg, severity, timestamp, counter, detail FROM notifications ORDER BY timestamp, id");
   int rc;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-    Notification n;
+    auto detail = parse_json(column_text(s.get(), 5), 16);
+    Notification n = detail.value && detail.value->is_object() ? notification_from_stored(*detail.value) : Notification{};
     n.id = static_cast<std::uint64_t>(sqlite3_column_int64(s.get(), 0));
     n.input.msg = column_text(s.get(), 1);
     n.input.severity = sqlite3_column_int(s.get(), 2);
     n.timestamp = sqlite3_column_double(s.get(), 3);
     n.counter = static_cast<std::uint64_t>(sqlite3_column_int64(s.get(), 4));
-    if (auto detail = parse_json(column_text(s.get(), 5), 16); detail.value && detail.value->is_object()) {
-      const json& j = *detail.value;
-      n.input.dashboard = j.value("dashboard", true);
-      n.input.timer = j.value("timer", 0.0);
-      n.input.entrypoint = j.value("entrypoint", std::string());
-      n.input.request_id = j.value("request_id", std::string());
-      if (auto e = j.find("emails"); e != j.end() && e->is_array())
-        for (const auto& a : *e)
-          if (a.is_string()) n.input.emails.push_back(a.get<std::string>());
-    }
     out.push_back(std::move(n));
   }
   if (rc != SQLITE_DONE) fail(d, "cannot read the notifications");
@@ -251,11 +242,7 @@ void FileState::store_notification(const Notification& n, const std::vector<std:
     sqlite3_bind_int(*s, 3, n.input.severity);
     sqlite3_bind_double(*s, 4, n.timestamp);
     sqlite3_bind_int64(*s, 5, static_cast<sqlite3_int64>(n.counter));
-    bind_text(*s, 6, dump_json(json{{"dashboard", n.input.dashboard},
-                                    {"emails", n.input.emails},
-                                    {"timer", n.input.timer},
-                                    {"entrypoint", n.input.entrypoint},
-                                    {"request_id", n.input.request_id}}));
+    bind_text(*s, 6, dump_json(stored_notification(n)));
     step_done(d, *s, "cannot store the notification");
   }
   for (auto id : dropped) {

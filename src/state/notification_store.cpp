@@ -44,6 +44,29 @@ json Notification::to_json(const std::string& service_name, const std::string& s
   };
 }
 
+json stored_notification(const Notification& n) {
+  return {{"msg", n.input.msg},         {"severity", n.input.severity},     {"dashboard", n.input.dashboard},
+          {"emails", n.input.emails},   {"timer", n.input.timer},           {"entrypoint", n.input.entrypoint},
+          {"request_id", n.input.request_id}, {"timestamp", n.timestamp},   {"counter", n.counter}};
+}
+
+Notification notification_from_stored(const json& j) {
+  Notification n;
+  n.input.msg = j.value("msg", std::string());
+  n.input.severity = j.value("severity", 0);
+  n.input.dashboard = j.value("dashboard", true);
+  n.input.timer = j.value("timer", 0.0);
+  n.input.entrypoint = j.value("entrypoint", std::string());
+  n.input.request_id = j.value("request_id", std::string());
+  // A Lua cjson round trip turns an empty list into {}.
+  if (auto e = j.find("emails"); e != j.end() && e->is_array())
+    for (const auto& a : *e)
+      if (a.is_string()) n.input.emails.push_back(a.get<std::string>());
+  n.timestamp = j.value("timestamp", 0.0);
+  n.counter = j.value("counter", std::uint64_t{1});
+  return n;
+}
+
 NotificationStore::NotificationStore(std::string service_name, std::string service_version, std::size_t capacity)
     : service_name_(std::move(service_name)),
       service_version_(std::move(service_version)),

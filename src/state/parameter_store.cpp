@@ -126,20 +126,22 @@ SetResult ParameterStore::set(const std::string& name, json value) {
       return result;
     }
   }
-  {
-    std::unique_lock lock(mutex_);
-    for (auto& p : params_)
-      if (p.name == name) {
-        p.value = value;
-        p.generation = generation;
-      }
-    generation_ = std::max(generation_, generation);
-  }
+  apply(name, value, generation);
   result.value = std::move(value);
   result.generation = generation;
   listeners_.notify(name, result.value, result.generation);
   local_listeners_.notify(name, result.value, result.generation);
   return result;
+}
+
+void ParameterStore::apply(const std::string& name, const json& value, std::uint64_t generation) {
+  std::unique_lock lock(mutex_);
+  for (auto& p : params_)
+    if (p.name == name) {
+      p.value = value;
+      p.generation = generation;
+    }
+  generation_ = std::max(generation_, generation);
 }
 
 bool ParameterStore::apply_remote(const std::string& name, json value, std::uint64_t generation) {
@@ -153,15 +155,7 @@ bool ParameterStore::apply_remote(const std::string& name, json value, std::uint
     schema::Errors errors;
     if (!schema::validate(target->type, value, json::array({name}), errors)) return false;
   }
-  {
-    std::unique_lock lock(mutex_);
-    for (auto& p : params_)
-      if (p.name == name) {
-        p.value = value;
-        p.generation = generation;
-      }
-    generation_ = std::max(generation_, generation);
-  }
+  apply(name, value, generation);
   listeners_.notify(name, value, generation);
   return true;
 }

@@ -117,22 +117,6 @@ timeval to_timeval(double s) {
   return tv;
 }
 
-Notification notification_from(const json& j) {
-  Notification n;
-  n.input.msg = j.value("msg", std::string());
-  n.input.severity = j.value("severity", 0);
-  n.input.dashboard = j.value("dashboard", true);
-  n.input.timer = j.value("timer", 0.0);
-  n.input.entrypoint = j.value("entrypoint", std::string());
-  n.input.request_id = j.value("request_id", std::string());
-  if (auto e = j.find("emails"); e != j.end() && e->is_array())
-    for (const auto& a : *e)
-      if (a.is_string()) n.input.emails.push_back(a.get<std::string>());
-  n.timestamp = j.value("timestamp", 0.0);
-  n.counter = j.value("counter", std::uint64_t{1});
-  return n;
-}
-
 std::optional<StoredParameter> stored_from(const std::string& entry) {
   auto parsed = parse_json(entry, 512);
   if (!parsed.value || !parsed.value->is_object() || !parsed.value->contains("v")) return std::nullopt;
@@ -293,7 +277,7 @@ std::uint64_t RedisState::generation() {
 
 std::uint64_t RedisState::store_parameter(const std::string& name, const json& value, std::uint64_t) {
   // Degraded (the subscription is down): refuse rather than change a value other replicas would not see.
-  if (!subscribed_.load() && remote_.parameter)
+  if (watching_.load() && !subscribed_.load())
     throw StateUnavailable("Redis at " + address_.shown() + " cannot be reached; other replicas would not see it");
   std::lock_guard lock(cmd_mutex_);
   redisContext* c = command_connection();
@@ -319,7 +303,7 @@ std::vector<Notification> RedisState::notifications() {
   }
   for (std::size_t i = 0; i + 1 < r->elements; i += 2) {
     auto parsed = parse_json(text(r->element[i + 1]), 16);
-    if (parsed.value && parsed.value->is_object()) out.push_back(notification_from(*parsed.value));
+    if (parsed.value && parsed.value->is_object()) out.push_back(notification_from_stored(*parsed.value));
   }
   std::sort(out.begin(), out.end(), [](const Notification& a, const Notification& b) { return a.timestamp < b.timestamp; });
   for (std::size_t i = 0; i < out.size(); ++i) out[i].id = i + 1;
@@ -328,15 +312,9 @@ std::vector<Notification> RedisState::notifications() {
 
 void RedisState::store_notification(const Notification& n, const std::vector<std::uint64_t>&) {
   const std::string field = std::to_string(n.input.severity) + ":" + n.input.msg;
-  const std::string body = dump_json(json{{"msg", n.input.msg},
-                                          {"severity", n.input.severity},
-                                          {"dashboard", n.input.dashboard},
-                                          {"emails", n.input.emails},
-                                          {"timer", n.input.timer},
-                                          {"entrypoint", n.input.entrypoint},
-                                          {"request_id", n.input.request_id},
-                                          {"timestamp", n.timestamp},
-                                          {"counter", 1}});
+  Notification first = n;
+  first.counter = 1;  // the script counts on from the shared counter
+  const std::string body = dump_json(stored_notification(first));
   const std::string ts = number(n.timestamp);
   std::lock_guard lock(queue_mutex_);
   if (queue_.size() >= kQueueLimit) queue_.pop_front();  // kept in memory here; only sharing is lost
@@ -359,6 +337,7 @@ void RedisState::clear_notifications() {
 
 void RedisState::watch(Remote remote) {
   remote_ = std::move(remote);
+  watching_.store(true);  // after remote_ is set: readers of remote_ check this first
   subscriber_ = std::thread([this] { subscribe_loop(); });
   writer_ = std::thread([this] { write_loop(); });
 }
@@ -445,7 +424,7 @@ void RedisState::subscribe_loop() {
               ++lag_.count;
               lag_.last = lag;
             } else if (kind == "n" && remote_.notification) {
-              remote_.notification(notification_from(m.at("n")));
+              remote_.notification(notification_from_stored(m.at("n")));
             }
           } catch (const std::exception& e) {
             logs::runtime().warn("state: a change from Redis could not be applied ({})", e.what());
@@ -470,44 +449,53 @@ void RedisState::subscribe_loop() {
 }
 
 void RedisState::resync() {
-  std::lock_guard lock(cmd_mutex_);
-  redisContext* c = nullptr;
-  try {
-    c = command_connection();
-  } catch (const StateUnavailable&) {
-    next_attempt_ = 0;  // the subscriber just connected: try again now
-    c = command_connection();
-  }
-  const auto fail = [&](const Reply& r) {
-    const std::string why = reply_error(c, r);
-    drop_command_connection(why);
-    throw StateUnavailable("resynchronising: " + why);
-  };
   // What this replica knows goes back first if Redis has less (a restart that lost its data, or a new
   // Redis): the generation never goes back, and no value set while it was away is lost.
-  auto [known, known_generation] = remote_.known ? remote_.known() : std::pair<std::map<std::string, StoredParameter>, std::uint64_t>{};
-  if (known_generation > 0) {
-    Reply r = command(c, {"EVAL", kRaiseGeneration, "1", k_generation_, std::to_string(known_generation)});
-    if (!r || r->type == REDIS_REPLY_ERROR) fail(r);
-    for (const auto& [name, p] : known) {
-      Reply w = command(c, {"EVAL", kRestoreParameter, "1", k_parameters_, name, dump_json(p.value),
-                            std::to_string(p.generation), channel_, number(unix_now())});
-      if (!w || w->type == REDIS_REPLY_ERROR) fail(w);
+  auto [known, known_generation] =
+      remote_.known ? remote_.known() : std::pair<std::map<std::string, StoredParameter>, std::uint64_t>{};
+  std::vector<std::pair<std::string, StoredParameter>> parameters;
+  std::vector<Notification> notes;
+  {
+    std::lock_guard lock(cmd_mutex_);
+    redisContext* c = nullptr;
+    try {
+      c = command_connection();
+    } catch (const StateUnavailable&) {
+      next_attempt_ = 0;  // the subscriber just connected: try again now
+      c = command_connection();
+    }
+    const auto fail = [&](const Reply& r) {
+      const std::string why = reply_error(c, r);
+      drop_command_connection(why);
+      throw StateUnavailable("resynchronising: " + why);
+    };
+    if (known_generation > 0) {
+      Reply r = command(c, {"EVAL", kRaiseGeneration, "1", k_generation_, std::to_string(known_generation)});
+      if (!r || r->type == REDIS_REPLY_ERROR) fail(r);
+      for (const auto& [name, p] : known) {
+        Reply w = command(c, {"EVAL", kRestoreParameter, "1", k_parameters_, name, dump_json(p.value),
+                              std::to_string(p.generation), channel_, number(unix_now())});
+        if (!w || w->type == REDIS_REPLY_ERROR) fail(w);
+      }
+    }
+    // Then everything Redis has that is newer than what this replica has.
+    Reply all = command(c, {"HGETALL", k_parameters_});
+    if (!all || all->type != REDIS_REPLY_ARRAY) fail(all);
+    for (std::size_t i = 0; i + 1 < all->elements; i += 2)
+      if (auto p = stored_from(text(all->element[i + 1]))) parameters.emplace_back(text(all->element[i]), std::move(*p));
+    Reply stored = command(c, {"HGETALL", k_notifications_});
+    if (!stored || stored->type != REDIS_REPLY_ARRAY) fail(stored);
+    for (std::size_t i = 0; i + 1 < stored->elements; i += 2) {
+      auto parsed = parse_json(text(stored->element[i + 1]), 16);
+      if (parsed.value && parsed.value->is_object()) notes.push_back(notification_from_stored(*parsed.value));
     }
   }
-  // Then everything Redis has that is newer than what this replica has.
-  Reply all = command(c, {"HGETALL", k_parameters_});
-  if (!all || all->type != REDIS_REPLY_ARRAY) fail(all);
-  for (std::size_t i = 0; i + 1 < all->elements; i += 2)
-    if (auto p = stored_from(text(all->element[i + 1])); p && remote_.parameter)
-      remote_.parameter(text(all->element[i]), p->value, p->generation);
-  Reply notes = command(c, {"HGETALL", k_notifications_});
-  if (!notes || notes->type != REDIS_REPLY_ARRAY) fail(notes);
-  for (std::size_t i = 0; i + 1 < notes->elements; i += 2) {
-    auto parsed = parse_json(text(notes->element[i + 1]), 16);
-    if (parsed.value && parsed.value->is_object() && remote_.notification)
-      remote_.notification(notification_from(*parsed.value));
-  }
+  // Applied without the command connection's lock: a change being made here holds the store's writer
+  // lock and waits for that connection.
+  for (const auto& [name, p] : parameters)
+    if (remote_.parameter) remote_.parameter(name, p.value, p.generation);
+  for (const auto& n : notes)
+    if (remote_.notification) remote_.notification(n);
 }
 
 }  // namespace mvi::state

@@ -342,6 +342,17 @@ class Launcher:
 _LIVE = set()  # every ServiceProcess not yet stopped, for the watchdog
 
 
+def wait_until(predicate, timeout, interval=0.02):
+    """Call `predicate` until it returns something truthy or `timeout` s have passed; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
 def run_command(argv, timeout=20.0, cwd=None, env=None):
     """Run a short-lived command with a hard time bound; returns a CommandResult (text output)."""
     argv = [str(a) for a in argv]

@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from conftest import wait_until
+
 SERVICE = '''
 from mvi import service
 from mvi.communication import Severity, notify
@@ -75,16 +77,6 @@ def redis():
     server.start()
     yield server
     server.stop()
-
-
-def wait_until(predicate, timeout, interval=0.01):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 def replicas(launcher, tmp_path, redis, count=3, *args):

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import SERVICES_DIR
+from conftest import SERVICES_DIR, wait_until
 
 SERVICE = SERVICES_DIR / "workers" / "service.py"
 IMPORT_ERROR = SERVICES_DIR / "import_error" / "service.py"
@@ -29,16 +29,6 @@ def status(svc):
     r = svc.request("GET", "/status")
     assert r.status == 200, r
     return r.body
-
-
-def wait_until(predicate, timeout, interval=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 def all_running(svc, restarts=None):

@@ -1,7 +1,8 @@
 // `--state file:PATH` (SPEC §10): the SQLite state file keeps parameters with their generation and the
 // notifications across a reopen; a second daemon on the same file and a file of something else are
 // refused; the stores restore from it (a stored value that no longer fits falls back to the code's, with a
-// warning) and never apply a change the backend could not keep. Each test works in its own folder.
+// warning) and never apply a change the backend could not keep; changes from other replicas apply in
+// generation order. Each test works in its own folder.
 #include <gtest/gtest.h>
 
 #include <sqlite3.h>
@@ -194,6 +195,59 @@ TEST_F(StateFile, ClearedNotificationsStayCleared) {
   NotificationStore notes("svc", "1");
   notes.attach(FileState::open(path_));
   EXPECT_EQ(notes.list({}).size(), 0u);
+}
+
+// Changes from other replicas (a shared backend's subscriber): applied in generation order only.
+TEST(ParameterStoreRemote, ChangesFromElsewhereApplyInGenerationOrderAndAreNotAnnouncedAgain) {
+  ParameterStore params;
+  params.add(declared("limit", 10, "int"));
+  params.add(declared("label", "a", "str"));
+  int heard = 0, heard_local = 0;
+  params.add_listener([&](const std::string&, const json&, std::uint64_t) { ++heard; });
+  params.add_listener([&](const std::string&, const json&, std::uint64_t) { ++heard_local; },
+                      ParameterStore::Changes::local);
+  EXPECT_TRUE(params.apply_remote("limit", 5, 4));
+  EXPECT_EQ(params.get("limit"), json(5));
+  EXPECT_EQ(params.generation(), 4u);
+  EXPECT_FALSE(params.apply_remote("limit", 6, 4)) << "the same generation again (this replica's own, echoed)";
+  EXPECT_FALSE(params.apply_remote("limit", 7, 3)) << "an older change arriving late";
+  EXPECT_EQ(params.get("limit"), json(5));
+  EXPECT_FALSE(params.apply_remote("gone", 1, 9)) << "not declared here";
+  EXPECT_FALSE(params.apply_remote("label", 1, 9)) << "does not fit";
+  EXPECT_EQ(params.generation(), 4u);
+  EXPECT_EQ(heard, 1);
+  EXPECT_EQ(heard_local, 0) << "announced (logged, notified) where it was made";
+  auto r = params.set("label", "b");
+  EXPECT_EQ(r.generation, 5u);
+  EXPECT_EQ(heard_local, 1);
+  auto [known, generation] = params.known();
+  EXPECT_EQ(generation, 5u);
+  ASSERT_EQ(known.size(), 2u);
+  EXPECT_EQ(known["limit"].generation, 4u);
+  EXPECT_EQ(known["label"].value, json("b"));
+}
+
+TEST(NotificationStoreRemote, AMergedNotificationTakesTheSharedCounterAndOnlyAllListenersHearIt) {
+  NotificationStore notes("svc", "1");
+  int all = 0, here = 0;
+  notes.add_listener([&](const Notification&) { ++all; });
+  notes.add_listener([&](const Notification&) { ++here; }, NotificationStore::Raised::here);
+  notes.record({"disk almost full", 1, true, {}, 0, {}, {}});
+  Notification merged;
+  merged.input = {"disk almost full", 1, true, {}, 0, {}, {}};
+  merged.counter = 3;  // two more on other replicas
+  merged.timestamp = 4102444800.0;
+  notes.merge_remote(merged);
+  merged.input.msg = "from elsewhere";
+  merged.counter = 1;
+  notes.merge_remote(merged);
+  json listed = notes.list({});
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[1]["msg"], "disk almost full");
+  EXPECT_EQ(listed[1]["counter"], 3);
+  EXPECT_EQ(listed[0]["msg"], "from elsewhere");
+  EXPECT_EQ(all, 3);
+  EXPECT_EQ(here, 1);
 }
 
 }  // namespace

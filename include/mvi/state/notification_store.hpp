@@ -45,6 +45,11 @@ struct NotificationQuery {
   std::size_t limit = 0;        // 0 = all
 };
 
+// A notification as a state backend keeps it: every field but the id, as JSON; and back (a missing field
+// takes its default; a field of the wrong type throws nlohmann::json::exception).
+nlohmann::ordered_json stored_notification(const Notification& notification);
+Notification notification_from_stored(const nlohmann::ordered_json& stored);
+
 using NotificationListener = std::function<void(const Notification&)>;
 
 class StateBackend;

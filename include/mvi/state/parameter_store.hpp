@@ -93,6 +93,9 @@ class ParameterStore {
   void add_listener(ChangeListener listener, Changes which = Changes::all);
 
  private:
+  // The value and generation in place (write_mutex_ held; takes the exclusive lock).
+  void apply(const std::string& name, const nlohmann::ordered_json& value, std::uint64_t generation);
+
   // One change at a time, held through the backend write and the listeners (recursive: a listener may
   // change another parameter; that change runs inside it, with the next generation).
   std::recursive_mutex write_mutex_;

@@ -85,7 +85,8 @@ class RedisState final : public StateBackend {
   std::string cmd_error_;
   double next_attempt_ = 0;  // monotonic seconds; guarded by cmd_mutex_
 
-  Remote remote_;
+  Remote remote_;                       // set once by watch(), before watching_
+  std::atomic<bool> watching_{false};
   std::atomic<bool> subscribed_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<int> sub_fd_{-1};
