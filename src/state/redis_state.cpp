@@ -359,8 +359,11 @@ void RedisState::write_loop() {
   core::name_this_thread("mvi-state-write");
   std::unique_lock lock(queue_mutex_);
   while (!stopping_.load()) {
-    queue_cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_.load() || !queue_.empty(); });
-    if (queue_.empty() || !subscribed_.load()) continue;  // degraded: wait for the resync
+    // Degraded: what is queued waits for the resync (a wait without a predicate: no spin on a full queue).
+    if (queue_.empty() || !subscribed_.load()) {
+      queue_cv_.wait_for(lock, std::chrono::milliseconds(200));
+      continue;
+    }
     auto task = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();

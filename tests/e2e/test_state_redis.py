@@ -4,6 +4,7 @@ changes on all three converge on one value and generation; with Redis down, call
 ready says degraded, and after Redis comes back empty the replicas give it their state and agree again; a replica
 killed with -9 comes back with the value; notifications are shared with merged counters."""
 
+import os
 import shutil
 import socket
 import statistics
@@ -86,6 +87,12 @@ def replicas(launcher, tmp_path, redis, count=3, *args):
     return [launcher.start(path, "--state", url, "--drain-delay", "0", *args) for _ in range(count)]
 
 
+def cpu_seconds(svc):
+    """User + system CPU of the service process so far."""
+    fields = open(f"/proc/{svc.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def post(svc, name, value):
     return svc.request("POST", f"/parameters/{name}", json={name: value})
 
@@ -156,6 +163,12 @@ def test_redis_down_calls_go_on_changes_refused_then_everything_converges(start_
     assert wait_until(lambda: values(c)["limit"] == 7, 5)
     redis.stop()
     assert wait_until(lambda: a.request("GET", "/health/ready").body.get("state") == "degraded", 5)
+    # notify() does not wait for Redis; what it raised is shared once Redis is back, and meanwhile the queue
+    # costs no CPU.
+    started = time.monotonic()
+    assert a.request("POST", "/warn", json={"msg": "raised while Redis was away"}).status == 200
+    assert time.monotonic() - started < 0.5
+    cpu_before, wall_before = cpu_seconds(a), time.monotonic()
     outage_end = time.monotonic() + 3
     refused = 0
     while time.monotonic() < outage_end:
@@ -168,6 +181,7 @@ def test_redis_down_calls_go_on_changes_refused_then_everything_converges(start_
             assert n.request("GET", "/health/ready").status == 200
         time.sleep(0.05)
     assert refused > 10
+    assert cpu_seconds(a) - cpu_before < 0.5 * (time.monotonic() - wall_before), "busy while Redis is away"
     assert a.request("GET", "/status").body["state_backend_status"] == "degraded"
     assert "mvi_state_backend_up 0" in a.request("GET", "/metrics").text
 
@@ -179,6 +193,8 @@ def test_redis_down_calls_go_on_changes_refused_then_everything_converges(start_
     assert int(r.headers["X-Parameters-Generation"]) > 1, "the generation did not go back"
     assert wait_until(lambda: all(values(n) == {"limit": 7, "label": "after"} for n in (a, b, c)), 5), \
         [values(n) for n in (a, b, c)]
+    assert wait_until(lambda: any(x["msg"] == "raised while Redis was away"
+                                  for x in c.request("GET", "/notifications").body), 5)
 
 
 def test_a_replica_killed_after_a_change_comes_back_with_it(start_service, tmp_path, redis):
