@@ -402,6 +402,7 @@ int run(int argc, const char* const* argv) {
                           },
                           [&notifications](const state::Notification& n) { notifications.merge_remote(n); },
                           [&parameters] { return parameters.known(); },
+                          [&notifications] { return notifications.snapshot(); },
                           [&metrics](double seconds) { metrics->state_propagation().observe(seconds); }});
   lifecycle.set(core::LifeState::running);
   control->serving.store(true);

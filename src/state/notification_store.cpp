@@ -169,6 +169,11 @@ json NotificationStore::list(const NotificationQuery& query) const {
   return out;
 }
 
+std::vector<Notification> NotificationStore::snapshot() const {
+  std::lock_guard lock(mutex_);
+  return {items_.begin(), items_.end()};
+}
+
 void NotificationStore::clear() {
   std::lock_guard lock(mutex_);
   items_.clear();

@@ -55,6 +55,16 @@ redis.call('PUBLISH', ARGV[4], '{"t":"p","n":' .. cjson.encode(ARGV[1]) .. ',"g"
 return 1
 )lua";
 
+// KEYS: notifications, order. ARGV: field, notification JSON, timestamp, channel. Written back (and
+// published) unless Redis has it already: after a restart that lost its data.
+constexpr const char* kRestoreNotification = R"lua(
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('PUBLISH', ARGV[4], '{"t":"n","n":' .. ARGV[2] .. '}')
+return 1
+)lua";
+
 // KEYS: notifications, order. ARGV: field, notification JSON (counter 1), timestamp, channel, capacity.
 // A repeat anywhere counts on from the shared counter; the oldest beyond the capacity are dropped.
 constexpr const char* kNotify = R"lua(
@@ -116,6 +126,9 @@ timeval to_timeval(double s) {
   tv.tv_usec = static_cast<suseconds_t>((s - static_cast<double>(tv.tv_sec)) * 1e6);
   return tv;
 }
+
+// One entry per (severity, msg), as the store dedups them.
+std::string notification_field(const Notification& n) { return std::to_string(n.input.severity) + ":" + n.input.msg; }
 
 std::optional<StoredParameter> stored_from(const std::string& entry) {
   auto parsed = parse_json(entry, 512);
@@ -311,7 +324,7 @@ std::vector<Notification> RedisState::notifications() {
 }
 
 void RedisState::store_notification(const Notification& n, const std::vector<std::uint64_t>&) {
-  const std::string field = std::to_string(n.input.severity) + ":" + n.input.msg;
+  const std::string field = notification_field(n);
   Notification first = n;
   first.counter = 1;  // the script counts on from the shared counter
   const std::string body = dump_json(stored_notification(first));
@@ -480,6 +493,16 @@ void RedisState::resync() {
                               std::to_string(p.generation), channel_, number(unix_now())});
         if (!w || w->type == REDIS_REPLY_ERROR) fail(w);
       }
+    }
+    if (remote_.notifications) {
+      Reply count = command(c, {"HLEN", k_notifications_});
+      if (!count || count->type != REDIS_REPLY_INTEGER) fail(count);
+      if (count->integer == 0)
+        for (const auto& n : remote_.notifications()) {
+          Reply w = command(c, {"EVAL", kRestoreNotification, "2", k_notifications_, k_order_,
+                                notification_field(n), dump_json(stored_notification(n)), number(n.timestamp), channel_});
+          if (!w || w->type == REDIS_REPLY_ERROR) fail(w);
+        }
     }
     // Then everything Redis has that is newer than what this replica has.
     Reply all = command(c, {"HGETALL", k_parameters_});

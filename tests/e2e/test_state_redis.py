@@ -195,6 +195,9 @@ def test_redis_down_calls_go_on_changes_refused_then_everything_converges(start_
         [values(n) for n in (a, b, c)]
     assert wait_until(lambda: any(x["msg"] == "raised while Redis was away"
                                   for x in c.request("GET", "/notifications").body), 5)
+    # And what the replicas had before the outage is back in Redis: a replica started now lists it.
+    late = start_service.start(tmp_path / "service.py", "--state", f"redis://127.0.0.1:{redis.port}/0")
+    assert any(x["msg"] == "Parameter limit changed to 7" for x in late.request("GET", "/notifications").body)
 
 
 def test_a_replica_killed_after_a_change_comes_back_with_it(start_service, tmp_path, redis):

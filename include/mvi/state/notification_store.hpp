@@ -68,6 +68,7 @@ class NotificationStore {
   // listeners of all changes hear it (the replica that raised it logged and sent it).
   void merge_remote(const Notification& merged);
   nlohmann::ordered_json list(const NotificationQuery& query) const;  // newest first
+  std::vector<Notification> snapshot() const;                         // oldest first
   void clear();
   std::uint64_t dropped() const;
   // Which notifications a listener hears: all, or only those raised in this process.

@@ -60,6 +60,8 @@ class StateBackend {
     std::function<void(const Notification&)> notification;
     // The parameters changed here (value and generation) and the generation: written back after data loss.
     std::function<std::pair<std::map<std::string, StoredParameter>, std::uint64_t>()> known;
+    // The notifications this process has, oldest first: written back after data loss (optional).
+    std::function<std::vector<Notification>()> notifications;
     // Seconds from a change's publication elsewhere to its arrival here (optional).
     std::function<void(double)> propagation;
   };
