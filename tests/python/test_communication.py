@@ -39,16 +39,42 @@ def test_notify_default_severity_is_info(caplog):
 
 
 @pytest.mark.parametrize(
-    "kwargs, error",
+    "kwargs, level, warned",
     [
-        ({"msg": 5}, TypeError), ({"msg": "x", "severity": 3}, ValueError), ({"msg": "x", "severity": -1}, ValueError),
-        ({"msg": "x", "severity": "WARNING"}, TypeError), ({"msg": "x", "emails": [1]}, TypeError),
-        ({"msg": "x", "timer": -5}, ValueError),
+        ({"msg": 5}, logging.INFO, "msg 5 is not a str"),
+        ({"msg": "x", "severity": 3}, logging.CRITICAL, "severity 3 is outside"),
+        ({"msg": "x", "severity": -1}, logging.INFO, "severity -1 is outside"),
+        ({"msg": "x", "severity": "WARNING"}, logging.WARNING, None),  # a level's name is that level
+        ({"msg": "x", "severity": 2.0}, logging.CRITICAL, None),
+        ({"msg": "x", "severity": object()}, logging.INFO, "is not a Severity"),
+        ({"msg": "x", "emails": [1]}, logging.INFO, "emails [1] holds something"),
+        ({"msg": "x", "emails": 7}, logging.INFO, "no e-mail is sent"),
+        ({"msg": "x", "timer": -5}, logging.INFO, "timer -5 is not a number of seconds >= 0"),
+        ({"msg": "x", "timer": float("nan")}, logging.INFO, "timer nan"),
+        ({"msg": "x", "timer": "soon"}, logging.INFO, "timer 'soon' is not a number"),
     ],
 )
-def test_notify_bad_arguments(kwargs, error):
-    with pytest.raises(error, match="notify"):
-        notify(**kwargs)
+def test_notify_never_raises_and_corrects_what_does_not_fit(kwargs, level, warned, caplog):
+    caplog.set_level(logging.DEBUG, logger="mvi.notify")
+    notify(**kwargs)
+    raised = [r for r in caplog.records if r.getMessage() == str(kwargs["msg"])]
+    assert raised and raised[-1].levelno == level, caplog.records
+    warnings = [r.getMessage() for r in caplog.records if r.getMessage().startswith("notify:")]
+    if warned:
+        assert any(warned in w for w in warnings), warnings
+    else:
+        assert not warnings
+
+
+def test_notify_never_raises_when_the_backend_fails(monkeypatch, caplog):
+    class Broken:
+        def notify(self, *args):
+            raise RuntimeError("no way")
+
+    monkeypatch.setattr("mvi._backend.get", lambda: Broken())
+    caplog.set_level(logging.DEBUG, logger="mvi.notify")
+    notify("x")
+    assert any("could not be raised" in r.getMessage() for r in caplog.records)
 
 
 def test_http_exception_defaults():
