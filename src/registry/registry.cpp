@@ -110,8 +110,27 @@ void seal(Entrypoint& ep) {
   ep.arguments = std::move(t);
 }
 
+namespace {
+
+bool accepts_null(const schema::TypeDesc& type) {
+  json probe = nullptr;
+  schema::Errors ignored;
+  return schema::validate(type, probe, json::array(), ignored);
+}
+
+}  // namespace
+
 bool validate_arguments(const Entrypoint& ep, json& args, std::string_view source, schema::Errors& errors,
                         std::vector<schema::BuildNote>* notes) {
+  // Daeploy's rule for an explicit null: where the type takes None (Optional, unannotated) it is the
+  // value; otherwise it is as if the argument were not sent — its default, or "missing" when required.
+  // (A null whose note holds an array packed by the fast path stands for that array.)
+  if (args.is_object())
+    for (std::size_t i = 0; i < ep.params.size(); ++i) {
+      const auto& p = ep.params[i];
+      if (notes && i < notes->size() && (*notes)[i].array) continue;
+      if (auto it = args.find(p.name); it != args.end() && it->is_null() && !accepts_null(p.type)) args.erase(it);
+    }
   // The validator's object rules are the arguments' rules: every missing or wrong field reported with
   // loc [source, name, ...], unknown fields dropped (extra keyword arguments would be a TypeError), the
   // rest in the function's declaration order. One note per parameter, kept when the fast path packed

@@ -54,4 +54,8 @@ def test_case_over_http(echo_service, case):
     assert resp.status == 422, f"{shown}: expected 422, got {resp}"
     got = [{"type": e.get("type"), "loc": e.get("loc")} for e in resp.body["detail"]]
     want = [{"type": e["type"], "loc": ["body", "x", *e["loc"]]} for e in case["errors"]]
+    if case["input"] is None:
+        # An argument sent as null whose type refuses None is as if not sent (Daeploy's rule, issue 15): the
+        # value-level error of the case becomes "missing" for this required argument.
+        want = [{"type": "missing", "loc": ["body", "x"]}]
     assert got == want, f"{shown}: errors {got}, expected {want}"
