@@ -23,8 +23,8 @@ class LocalBackend:
         # (unix time, {name: value}); bounded so a long-running process cannot grow without limit
         self._stored = collections.deque(maxlen=10000)
 
-    def add_parameter(self, name, value, type_desc, expose, monitor, description):
-        # expose/monitor only matter to the HTTP side; from Python every parameter stays settable
+    def add_parameter(self, name, value, type_desc, expose, monitor, description, disable_http_logs=False):
+        # expose/monitor/disable_http_logs only matter to the HTTP side; from Python every parameter stays settable
         with self._lock:
             if name in self._parameters:
                 raise ValueError(f"parameter {name!r} is already defined")
@@ -72,8 +72,8 @@ class NativeBackend(LocalBackend):
         super().__init__()
         self._native = native
 
-    def add_parameter(self, name, value, type_desc, expose, monitor, description):
-        self._native.add_parameter(name, value, type_desc, expose, monitor, description)
+    def add_parameter(self, name, value, type_desc, expose, monitor, description, disable_http_logs=False):
+        self._native.add_parameter(name, value, type_desc, expose, monitor, description, disable_http_logs)
 
     def get_parameter(self, name):
         return self._native.get_parameter(name)

@@ -216,17 +216,18 @@ class Service:
     # ---- parameters and monitoring ----
 
     def add_parameter(self, name: str, value: Any, *, expose: bool = True, monitor: bool = False,
-                      description: str | None = None, type: Any = None) -> None:
+                      description: str | None = None, type: Any = None, disable_http_logs: bool = False) -> None:
         """Declare a named value that can be read and changed over HTTP (`/parameters/<name>`).
 
         Its type is `type` when given, else the type of `value` (None: any JSON value); values are JSON data
         (str, int, float, bool, None, list, dict). expose=False makes it read-only over HTTP; monitor=True records
-        every change; description documents it in /openapi.json. A bad name, type or value raises at once."""
+        every change; description documents it in /openapi.json; disable_http_logs=True leaves its GETs and POSTs out
+        of the access log (as for an entrypoint). A bad name, type or value raises at once."""
         _check(isinstance(name, str) and _PARAMETER_NAME.fullmatch(name), ValueError,
                f"parameter name must be a non-empty str of letters, digits, '_', '.', '-', got {name!r}")
         label = f"parameter {name!r}"
-        _check(isinstance(expose, bool) and isinstance(monitor, bool), TypeError,
-               f"{label}: expose and monitor must be True or False")
+        _check(isinstance(expose, bool) and isinstance(monitor, bool) and isinstance(disable_http_logs, bool),
+               TypeError, f"{label}: expose, monitor and disable_http_logs must be True or False")
         _check(description is None or isinstance(description, str), TypeError, f"{label}: description must be a str")
         annotation = type
         if annotation is None:
@@ -243,7 +244,7 @@ class Service:
             raise ValueError(f"{label}: the initial value does not fit its type: {exc}") from None
         with self._lock:
             _check(name not in self._parameter_names, ValueError, f"{label} is already defined")
-            _backend.get().add_parameter(name, value, desc, expose, monitor, description)
+            _backend.get().add_parameter(name, value, desc, expose, monitor, description, disable_http_logs)
             self._parameter_names.add(name)
 
     def get_parameter(self, name: str) -> Any:

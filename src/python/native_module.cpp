@@ -60,13 +60,14 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
   register_owned_buffer(m);
 
   m.def("add_parameter", [](const std::string& name, py::handle value, py::handle type_desc, bool expose,
-                            bool monitor, py::object description) {
+                            bool monitor, py::object description, bool disable_http_logs) {
     nlohmann::ordered_json declaration = {{"name", name},
                                           {"value", py_to_json(value)},
                                           {"type", py_to_json(type_desc)},
                                           {"expose", expose},
                                           {"monitor", monitor},
-                                          {"description", description.is_none() ? std::string() : std::string(py::str(description))}};
+                                          {"description", description.is_none() ? std::string() : std::string(py::str(description))},
+                                          {"disable_http_logs", disable_http_logs}};
     try {
       parameters().add(state::parameter_from_declaration(declaration));
       if (g_context.declarations) g_context.declarations->push_back(std::move(declaration));

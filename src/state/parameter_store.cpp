@@ -20,6 +20,7 @@ Parameter parameter_from_declaration(const json& d) {
     p.expose = d.value("expose", true);
     p.monitor = d.value("monitor", false);
     p.description = d.value("description", std::string());
+    p.disable_http_logs = d.value("disable_http_logs", false);
   } catch (const nlohmann::json::exception& e) {
     throw core::Error::validation(std::string("a parameter declaration is malformed: ") + e.what());
   }

@@ -39,3 +39,12 @@ def test_notify_with_loose_arguments_does_not_fail_the_call(svc):
     assert kept and kept[0]["severity_name"] == "CRITICAL" and kept[0]["timer"] == 0, kept
     assert kept[0]["emails"] == ["1", "ops@example.com"], kept
     assert svc.wait_for_output(r"WARNING.*notify: timer -5(\.0)? is not a number of seconds >= 0: 0 is used")
+
+
+def test_a_parameter_with_disable_http_logs_stays_out_of_the_access_log(svc):
+    for name in ("quiet", "loud"):
+        assert svc.request("POST", f"/parameters/{name}", json={name: 2}).status == 200
+        assert svc.request("GET", f"/parameters/{name}").status == 200
+    assert svc.wait_for_output(r"mvi\.access: GET /parameters/loud 200")
+    assert svc.wait_for_output(r"mvi\.access: POST /parameters/loud 200")
+    assert not svc.wait_for_output(r"mvi\.access: \w+ /parameters/quiet", timeout=0.5)

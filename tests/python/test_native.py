@@ -15,8 +15,8 @@ def native(monkeypatch):
     params = {}
     module = types.ModuleType("_mvi_native")
 
-    def add_parameter(name, value, type_desc, expose, monitor, description):
-        calls.append(("add_parameter", name, value, type_desc, expose, monitor, description))
+    def add_parameter(name, value, type_desc, expose, monitor, description, disable_http_logs):
+        calls.append(("add_parameter", name, value, type_desc, expose, monitor, description, disable_http_logs))
         params[name] = value
 
     def get_parameter(name):
@@ -67,16 +67,16 @@ def test_backend_choice_is_lazy_and_resettable(native):
 def test_parameters_go_to_native(native):
     service.add_parameter("greeting_phrase", "Hello", expose=False, monitor=True, description="how to greet")
     service.add_parameter("ratio", 1, type=float)
-    service.add_parameter("anything", None)
+    service.add_parameter("anything", None, disable_http_logs=True)
     assert service.get_parameter("greeting_phrase") == "Hello"
     service.set_parameter("greeting_phrase", "Bonjour")
     assert service.get_parameters() == {"greeting_phrase": "Bonjour", "ratio": 1.0, "anything": None}
     with pytest.raises(KeyError):
         service.set_parameter("nope", 1)
     assert native.calls[:5] == [
-        ("add_parameter", "greeting_phrase", "Hello", {"kind": "str"}, False, True, "how to greet"),
-        ("add_parameter", "ratio", 1.0, {"kind": "float"}, True, False, None),
-        ("add_parameter", "anything", None, {"kind": "any"}, True, False, None),
+        ("add_parameter", "greeting_phrase", "Hello", {"kind": "str"}, False, True, "how to greet", False),
+        ("add_parameter", "ratio", 1.0, {"kind": "float"}, True, False, None, False),
+        ("add_parameter", "anything", None, {"kind": "any"}, True, False, None, True),
         ("get_parameter", "greeting_phrase"),
         ("set_parameter", "greeting_phrase", "Bonjour"),
     ]

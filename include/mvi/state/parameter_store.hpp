@@ -31,6 +31,7 @@ struct Parameter {
   bool expose = true;    // false: read-only over HTTP
   bool monitor = false;
   std::string description;
+  bool disable_http_logs = false;  // its GETs and POSTs are left out of the access log
   std::uint64_t generation = 0;  // of the change that set the value; 0: the code's value
 };
 

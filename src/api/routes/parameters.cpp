@@ -16,14 +16,16 @@ void App::on_bare_parameter_get(const ContextPtr& ctx, const Match& m) { get_par
 void App::on_bare_parameter_post(const ContextPtr& ctx, const Match& m) { post_parameter(ctx, m.capture, true); }
 
 void App::get_parameter(const ContextPtr& ctx, const std::string& name, bool bare) {
-  auto value = deps_.parameters.get(name);
-  if (!value) return finish(ctx, Response::error(404, "Parameter '" + name + "' not found"));
-  finish(ctx, Response::json(200, bare ? *value : json{{name, *value}}));
+  auto param = deps_.parameters.describe(name);
+  if (!param) return finish(ctx, Response::error(404, "Parameter '" + name + "' not found"));
+  if (param->disable_http_logs) ctx->access_log = false;
+  finish(ctx, Response::json(200, bare ? param->value : json{{name, param->value}}));
 }
 
 void App::post_parameter(const ContextPtr& ctx, const std::string& name, bool bare) {
   auto param = deps_.parameters.describe(name);
   if (!param) return finish(ctx, Response::error(404, "Parameter '" + name + "' not found"));
+  if (param->disable_http_logs) ctx->access_log = false;
   if (!param->expose) {
     Response r = Response::error(405, "Parameter '" + name + "' is read-only");
     r.set_header("Allow", "GET");

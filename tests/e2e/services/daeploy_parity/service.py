@@ -4,6 +4,9 @@ from typing import Optional
 from mvi import service
 from mvi.communication import notify
 
+service.add_parameter("quiet", 1, disable_http_logs=True)
+service.add_parameter("loud", 1)
+
 
 @service.entrypoint
 def args(a: int, b: int = 5, c=None, d: Optional[int] = 7) -> dict:
