@@ -1,6 +1,8 @@
 // ISO 8601 formatting over gmtime_r, parsing by hand (strptime reads no fractions or offsets).
 #include "mvi/core/time.hpp"
 
+#include <chrono>
+
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -78,6 +80,10 @@ std::optional<double> parse_iso_seconds(std::string_view s) {
   tm.tm_min = minute;
   tm.tm_sec = second;
   return static_cast<double>(timegm(&tm)) + fraction - offset;
+}
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace mvi::core

@@ -148,9 +148,7 @@ inline bool within_depth(const json& value, int max_depth) {
 }
 
 
-inline double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+using core::unix_now;
 
 inline std::string ascii_lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

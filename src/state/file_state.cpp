@@ -14,6 +14,7 @@
 
 #include "mvi/core/error.hpp"
 #include "mvi/core/json.hpp"
+#include "mvi/core/time.hpp"
 #include "mvi/sqlite/sqlite.hpp"
 
 namespace mvi::state {
@@ -46,10 +47,6 @@ CREATE TABLE IF NOT EXISTS notifications (
   detail TEXT NOT NULL
 );
 )sql";
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 int int_pragma(sqlite3* db, const char* sql) {
   Stmt s = prepare(db, sql);
@@ -93,7 +90,7 @@ struct FileState::Db {
 
 FileState::FileState(std::string path, core::Fd lock) : path_(std::move(path)), lock_(std::move(lock)) {}
 
-FileState::~FileState() { db_.reset(); }
+FileState::~FileState() = default;  // Db is complete here
 
 std::unique_ptr<FileState> FileState::open(const std::string& path) {
   namespace fs = std::filesystem;
@@ -195,7 +192,7 @@ std::uint64_t FileState::store_parameter(const std::string& name, const json& va
       bind_text(*s, 1, name);
       bind_text(*s, 2, dump_json(value));
       sqlite3_bind_int64(*s, 3, static_cast<sqlite3_int64>(generation));
-      sqlite3_bind_double(*s, 4, unix_now());
+      sqlite3_bind_double(*s, 4, core::unix_now());
       step_done(d, *s, "cannot store the parameter");
     }
     {

@@ -4,18 +4,13 @@
 #include <algorithm>
 #include <chrono>
 
+#include "mvi/core/time.hpp"
 #include "mvi/logs/log.hpp"
 #include "mvi/state/state_backend.hpp"
 
 namespace mvi::state {
 
 using json = nlohmann::ordered_json;
-
-namespace {
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-}  // namespace
 
 std::string_view NotificationStore::severity_name(int severity) noexcept {
   switch (severity) {
@@ -88,7 +83,7 @@ Notification NotificationStore::record(NotificationInput input) {
   {
     std::lock_guard lock(mutex_);
     std::vector<std::uint64_t> dropped;
-    double now = now_seconds();
+    double now = core::unix_now();
     auto it = items_.begin();
     for (; it != items_.end(); ++it)
       if (it->input.msg == input.msg && it->input.severity == input.severity) break;

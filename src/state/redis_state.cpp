@@ -16,6 +16,7 @@
 #include "mvi/core/error.hpp"
 #include "mvi/core/json.hpp"
 #include "mvi/core/thread.hpp"
+#include "mvi/core/time.hpp"
 #include "mvi/logs/log.hpp"
 
 namespace mvi::state {
@@ -84,10 +85,6 @@ return text
 
 double monotonic() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 struct ReplyFree {
@@ -295,7 +292,7 @@ std::uint64_t RedisState::store_parameter(const std::string& name, const json& v
   std::lock_guard lock(cmd_mutex_);
   redisContext* c = command_connection();
   Reply r = command(c, {"EVAL", kSetParameter, "2", k_generation_, k_parameters_, name, dump_json(value), channel_,
-                        number(unix_now())});
+                        number(core::unix_now())});
   if (!r || r->type != REDIS_REPLY_INTEGER) {
     const std::string why = reply_error(c, r);
     if (!r) drop_command_connection(why);
@@ -361,11 +358,6 @@ void RedisState::stop() {
   queue_cv_.notify_all();
   if (subscriber_.joinable()) subscriber_.join();
   if (writer_.joinable()) writer_.join();
-}
-
-RedisState::Lag RedisState::lag() const {
-  std::lock_guard lock(lag_mutex_);
-  return lag_;
 }
 
 void RedisState::write_loop() {
@@ -434,11 +426,7 @@ void RedisState::subscribe_loop() {
             if (kind == "p" && remote_.parameter) {
               const double ts = m.value("ts", 0.0);
               remote_.parameter(m.at("n").get<std::string>(), m.at("v"), m.at("g").get<std::uint64_t>());
-              const double lag = std::max(0.0, unix_now() - ts);
-              if (remote_.propagation) remote_.propagation(lag);
-              std::lock_guard lock(lag_mutex_);
-              ++lag_.count;
-              lag_.last = lag;
+              if (remote_.propagation) remote_.propagation(std::max(0.0, core::unix_now() - ts));
             } else if (kind == "n" && remote_.notification) {
               remote_.notification(notification_from_stored(m.at("n")));
             }
@@ -490,7 +478,7 @@ void RedisState::resync() {
       if (!r || r->type == REDIS_REPLY_ERROR) fail(r);
       for (const auto& [name, p] : known) {
         Reply w = command(c, {"EVAL", kRestoreParameter, "1", k_parameters_, name, dump_json(p.value),
-                              std::to_string(p.generation), channel_, number(unix_now())});
+                              std::to_string(p.generation), channel_, number(core::unix_now())});
         if (!w || w->type == REDIS_REPLY_ERROR) fail(w);
       }
     }

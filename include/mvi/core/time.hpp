@@ -26,6 +26,9 @@ std::optional<std::string> format_iso_utc(double seconds, Fraction fraction, std
 // nullopt when the text is not of that shape.
 std::optional<double> parse_iso_seconds(std::string_view text);
 
+// The wall clock now, in Unix seconds.
+double unix_now();
+
 // Reads the fixed-width decimal field s[at, at+n) into `out`; false unless all n are ASCII digits.
 bool read_digits(std::string_view s, std::size_t at, std::size_t n, int& out);
 

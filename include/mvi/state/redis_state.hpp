@@ -55,12 +55,6 @@ class RedisState final : public StateBackend {
   bool healthy() const override { return subscribed_.load(); }
   void stop() override;
 
-  // Seconds from a change's publication to its arrival here, for the last `count` changes from elsewhere.
-  struct Lag {
-    std::uint64_t count = 0;
-    double last = 0;
-  };
-  Lag lag() const;
   std::uint64_t writes() const override { return writes_.load(); }
 
   struct Context;
@@ -97,8 +91,6 @@ class RedisState final : public StateBackend {
   std::deque<std::function<void(redisContext*)>> queue_;  // notification writes, oldest first
   std::thread writer_;
 
-  mutable std::mutex lag_mutex_;
-  Lag lag_;
   std::atomic<std::uint64_t> writes_{0};
 };
 

@@ -4,7 +4,6 @@
 // change at a time; implementations are thread-safe.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
