@@ -1,4 +1,5 @@
-"""Notifications: `notify(msg, severity)` hands a message to the runtime (or to logging under plain python).
+"""Notifications: `notify(msg, severity)` hands a message to the runtime (or to logging under plain python);
+`call_service(...)` calls another service's entrypoint (_calls.py).
 Thread-safety: safe from any thread; delivery is the backend's job and never blocks on the network here."""
 
 import enum
@@ -7,8 +8,10 @@ import math
 from collections.abc import Sequence
 
 from . import _backend
+from ._calls import call_service
+from .exceptions import ServiceCallError
 
-__all__ = ["Severity", "notify"]
+__all__ = ["Severity", "notify", "call_service", "ServiceCallError"]
 
 
 class Severity(enum.IntEnum):

@@ -58,3 +58,16 @@ def _loc_text(loc):
     if not loc:
         return "(arguments)"
     return str(loc[0]) + "".join(f"[{k!r}]" for k in loc[1:])
+
+
+class ServiceCallError(Exception):
+    """call_service() could not get an answer from the other service, or got an error status.
+    `url` is what was called; `status_code` the HTTP status (None when no answer came); `detail` the answer's
+    "detail" (or its text), or why there was no answer."""
+
+    def __init__(self, url: str, status_code: int | None, detail: Any) -> None:
+        self.url = url
+        self.status_code = status_code
+        self.detail = detail
+        what = f"answered {status_code}" if status_code is not None else "failed"
+        super().__init__(f"call to {url} {what}: {detail}")

@@ -5,6 +5,7 @@
 #include "mvi/api/app.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <mutex>
 #include <string>
 
@@ -93,6 +94,9 @@ void App::finish(const std::shared_ptr<Context>& ctx, Response response) {
     r.level = logs::Level::info;
     r.logger = "mvi.access";
     r.message = fmt::format("{} {} {} {:.2f}ms", req.method, req.path, response.status, ms);
+    // Another service's call_service(): the line names the caller (the request id is already shared).
+    if (auto caller = req.header("X-MVI-Caller"); caller && core::is_valid_caller(*caller))
+      fmt::format_to(std::back_inserter(r.message), " from {}", *caller);
     r.entrypoint = ctx->entrypoint;
     r.request_id = req.request_id;
     logs::emit(std::move(r));

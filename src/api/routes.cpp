@@ -30,9 +30,9 @@ const std::vector<App::Route>& App::routes() {
       {"GET", "/login", &App::on_login_page, true},
       {"POST", "/login", &App::on_login, true},
       {"GET", "/metrics", &App::on_metrics},
-      {"GET", "/~monitor", &App::on_monitor},
-      {"GET", "/~monitor/csv", &App::on_monitor_csv},
-      {"GET", "/~monitor/db", &App::on_monitor_db},
+      {"GET", "/~monitor", &App::on_monitor, false, false, "monitor_json"},
+      {"GET", "/~monitor/csv", &App::on_monitor_csv, false, false, "monitor_csv"},
+      {"GET", "/~monitor/db", &App::on_monitor_db, false, false, "monitor_db"},
   };
   return table;
 }

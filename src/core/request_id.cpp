@@ -5,13 +5,26 @@
 
 namespace mvi::core {
 
+namespace {
+
+bool id_character(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == '-';
+}
+
+}  // namespace
+
 bool is_valid_request_id(std::string_view id) noexcept {
   if (id.empty() || id.size() > 128) return false;
-  for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
+  for (char c : id)
+    if (!id_character(c)) return false;
+  return true;
+}
+
+bool is_valid_caller(std::string_view caller) noexcept {
+  if (caller.empty() || caller.size() > 160 || caller.front() == ' ' || caller.back() == ' ') return false;
+  for (char c : caller)
+    if (!id_character(c) && c != '/' && c != ' ') return false;
   return true;
 }
 

@@ -29,6 +29,23 @@ json read_value(sqlite3_stmt* s, int kind_col, int value_col) {
 
 std::string iso_utc(double t) { return core::format_iso_utc(t, core::Fraction::micros, "+00:00").value_or(""); }
 
+// Python's str() of a naive UTC datetime, what Daeploy answered: a space for the 'T', and no fraction at a
+// whole second.
+std::string daeploy_time(double t) {
+  std::string s = core::format_iso_utc(t, core::Fraction::micros, "").value_or("");
+  if (auto tee = s.find('T'); tee != std::string::npos) s[tee] = ' ';
+  if (s.size() > 7 && s.compare(s.size() - 7, 7, ".000000") == 0) s.resize(s.size() - 7);
+  return s;
+}
+
+// Daeploy kept numbers as floats and everything else that was not a string as JSON text.
+json daeploy_value(json v) {
+  if (v.is_boolean()) return json(v.get<bool>() ? 1.0 : 0.0);
+  if (v.is_number()) return json(v.get<double>());
+  if (v.is_string()) return v;
+  return json(dump_json(v));
+}
+
 // --- CSV ------------------------------------------------------------------------------------------------------
 
 void csv_field(std::string& out, std::string_view field) {
@@ -57,7 +74,7 @@ std::string csv_file_stem(std::string_view variable) {
 }  // namespace
 
 json MonitorStore::Impl::query(const std::vector<std::string>& variables, std::optional<double> start,
-                               std::optional<double> end) {
+                               std::optional<double> end, Style style) {
   wait_committed(kReadWaitS);
   std::lock_guard lock(read_mutex);
   sqlite3* r = read_db.get();
@@ -101,8 +118,14 @@ json MonitorStore::Impl::query(const std::vector<std::string>& variables, std::o
       sqlite3_bind_double(*s, 3, hi);
       int rc;
       while ((rc = sqlite3_step(*s)) == SQLITE_ROW) {
-        timestamps.push_back(iso_utc(sqlite3_column_double(*s, 0)));
-        values.push_back(read_value(*s, 1, 2));
+        const double t = sqlite3_column_double(*s, 0);
+        if (style == Style::daeploy) {
+          timestamps.push_back(daeploy_time(t));
+          values.push_back(daeploy_value(read_value(*s, 1, 2)));
+        } else {
+          timestamps.push_back(iso_utc(t));
+          values.push_back(read_value(*s, 1, 2));
+        }
       }
       if (rc != SQLITE_DONE) fail(r, "cannot read '" + name + "'");
       out[name] = json{{"timestamp", std::move(timestamps)}, {"value", std::move(values)}};
@@ -131,13 +154,13 @@ std::vector<std::string> MonitorStore::variables() const {
 }
 
 json MonitorStore::query(const std::vector<std::string>& variables, std::optional<double> start,
-                         std::optional<double> end) const {
-  return impl_->query(variables, start, end);
+                         std::optional<double> end, Style style) const {
+  return impl_->query(variables, start, end, style);
 }
 
 std::string MonitorStore::csv_zip(const std::vector<std::string>& variables, std::optional<double> start,
-                                  std::optional<double> end) const {
-  json data = impl_->query(variables, start, end);
+                                  std::optional<double> end, Style style) const {
+  json data = impl_->query(variables, start, end, style);
   ZipWriter zip(std::time(nullptr));
   std::set<std::string> used;  // lower-cased, so extracting on a case-insensitive file system loses nothing
   for (const auto& [name, series] : data.items()) {
@@ -165,9 +188,13 @@ std::string MonitorStore::csv_zip(const std::vector<std::string>& variables, std
   return zip.finish();
 }
 
-std::string MonitorStore::backup() const {
+namespace {
+
+// A database written into a temporary file (in $TMPDIR or /tmp; deleted after reading) by `fill`, switched to
+// rollback-journal mode so the bytes open on their own.
+template <class Fill>
+std::string temporary_database(const std::string& what, Fill fill) {
   namespace fs = std::filesystem;
-  impl_->wait_committed(kReadWaitS);
   std::error_code ec;
   fs::path folder = fs::temp_directory_path(ec);
   if (ec) folder = "/tmp";
@@ -186,23 +213,37 @@ std::string MonitorStore::backup() const {
   try {
     Db copy = open_db(name, SQLITE_OPEN_READWRITE);
     exec(copy.get(), "PRAGMA synchronous=OFF");  // a throwaway file: no fsync
-    {
-      std::lock_guard lock(impl_->read_mutex);
-      sqlite3_backup* b = sqlite3_backup_init(copy.get(), "main", impl_->read_db.get(), "main");
-      if (!b) fail(copy.get(), "cannot start the backup");
-      int rc = sqlite3_backup_step(b, -1);  // everything in one step: one read transaction, a consistent copy
-      sqlite3_backup_finish(b);
-      if (rc != SQLITE_DONE) fail(copy.get(), "backup failed");
-    }
+    fill(copy.get());
     exec(copy.get(), "PRAGMA journal_mode=DELETE");  // a single self-contained file
     copy.reset();
   } catch (const SqliteError& e) {
-    throw core::Error::internal("monitoring backup of '" + impl_->options.path + "': " + e.what());
+    throw core::Error::internal("monitoring backup of " + what + ": " + e.what());
   }
   std::ifstream in(name, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (!in.good() && !in.eof()) throw core::Error::internal("monitoring backup: cannot read " + name);
   return bytes;
+}
+
+}  // namespace
+
+std::string MonitorStore::backup() const {
+  impl_->wait_committed(kReadWaitS);
+  return temporary_database("'" + impl_->options.path + "'", [this](sqlite3* copy) {
+    std::lock_guard lock(impl_->read_mutex);
+    sqlite3_backup* b = sqlite3_backup_init(copy, "main", impl_->read_db.get(), "main");
+    if (!b) fail(copy, "cannot start the backup");
+    int rc = sqlite3_backup_step(b, -1);  // everything in one step: one read transaction, a consistent copy
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) fail(copy, "backup failed");
+  });
+}
+
+std::string MonitorStore::empty_backup() {
+  return temporary_database("an empty database", [](sqlite3* db) {
+    exec(db, kSchema);
+    exec(db, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
+  });
 }
 
 }  // namespace mvi::monitor

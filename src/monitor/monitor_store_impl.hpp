@@ -220,7 +220,8 @@ struct MonitorStore::Impl {
     last = now;
     return true;
   }
-  json query(const std::vector<std::string>& variables, std::optional<double> start, std::optional<double> end);
+  json query(const std::vector<std::string>& variables, std::optional<double> start, std::optional<double> end,
+             Style style);
 };
 
 }  // namespace mvi::monitor

@@ -152,6 +152,47 @@ json builtin_operation(const std::string& id) {
             {"responses",
              {{"200", json_response("Notifications", {{"type", "array"}, {"items", ref_to("Notification")}})},
               {"422", error_responses()["422"]}}}};
+  if (id == "monitor_json" || id == "monitor_csv" || id == "monitor_db") {
+    json query = json::array();
+    if (id != "monitor_db") {
+      const std::string time = "Inclusive bound: Unix seconds, ISO 8601, or Daeploy's 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC)";
+      query = {{{"name", "start"}, {"in", "query"}, {"required", false}, {"description", time},
+                {"schema", {{"type", "string"}}}},
+               {{"name", "end"}, {"in", "query"}, {"required", false}, {"description", time},
+                {"schema", {{"type", "string"}}}},
+               {{"name", "variables"}, {"in", "query"}, {"required", false},
+                {"description", "Repeat for each variable; none = all. An unknown one answers 412"},
+                {"schema", {{"type", "array"}, {"items", {{"type", "string"}}}}}},
+               {{"name", "format"}, {"in", "query"}, {"required", false},
+                {"description", "daeploy (default): Daeploy's timestamps and float values; iso: ISO 8601 "
+                                "timestamps and values as stored"},
+                {"schema", {{"type", "string"}, {"enum", {"daeploy", "iso"}}, {"default", "daeploy"}}}}};
+    }
+    json series = {{"type", "object"},
+                   {"additionalProperties",
+                    {{"type", "object"},
+                     {"properties", {{"timestamp", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+                                     {"value", {{"type", "array"}}}}}}}};
+    json ok = id == "monitor_json" ? json_response("{variable: {timestamp: [...], value: [...]}}", series)
+              : id == "monitor_csv"
+                  ? json{{"description", "csv_data.zip: one <variable>.csv per variable"},
+                         {"content", {{"application/zip", {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}}
+                  : json{{"description", "database.db: a copy of the monitoring database (SQLite)"},
+                         {"content",
+                          {{"application/vnd.sqlite3", {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}};
+    json responses = {{"200", ok}};
+    if (id != "monitor_db") {
+      responses["412"] = json_response(id == "monitor_csv" ? "Unknown variables, or nothing monitored yet"
+                                                          : "Unknown variables",
+                                       ref_to("HTTPError"));
+      responses["422"] = error_responses()["422"];
+    }
+    const char* summary = id == "monitor_json" ? "Monitored values as JSON"
+                          : id == "monitor_csv" ? "Monitored values as CSV files in a zip"
+                                                : "The monitoring database";
+    return {{"tags", {"monitoring"}}, {"summary", summary}, {"operationId", id}, {"parameters", query},
+            {"responses", responses}};
+  }
   if (id == "clear_notifications")
     return {{"tags", {"notifications"}},
             {"summary", "Clear all notifications"},
@@ -316,6 +357,35 @@ json build_document(const registry::Registry& registry, const std::vector<state:
           {"responses", responses}};
     }
   }
+  // Daeploy's routes for the same values: bare values in and out ({"value": v} posted, "OK" answered).
+  for (const auto& p : parameters) {
+    json s = all_properties[p.name];
+    std::string path = "/~parameters/" + p.name;
+    paths[path]["get"] = {{"tags", {"parameters"}},
+                          {"summary", "Get " + p.name + " (Daeploy's shape: the bare value)"},
+                          {"operationId", "get_bare_parameter_" + p.name},
+                          {"responses", {{"200", json_response("The current value", s)}}}};
+    if (p.expose) {
+      json responses = error_responses();
+      responses.erase("500");
+      responses["200"] = json_response("OK", {{"type", "string"}});
+      responses["404"] = json_response("Unknown parameter", ref_to("HTTPError"));
+      paths[path]["post"] = {
+          {"tags", {"parameters"}},
+          {"summary", "Change " + p.name + " (Daeploy's shape: {\"value\": value})"},
+          {"operationId", "set_bare_parameter_" + p.name},
+          {"requestBody",
+           {{"required", true},
+            {"content", {{"application/json",
+                          {{"schema", {{"type", "object"}, {"properties", {{"value", s}}}, {"required", {"value"}}}}}}}}}},
+          {"responses", responses}};
+    }
+  }
+  paths["/~parameters"]["get"] = {
+      {"tags", {"parameters"}},
+      {"summary", "All parameters and their values (Daeploy's route)"},
+      {"operationId", "list_bare_parameters"},
+      {"responses", {{"200", json_response("Parameters", {{"type", "object"}, {"properties", all_properties}})}}}};
   paths["/parameters"]["get"] = {
       {"tags", {"parameters"}},
       {"summary", "All parameters and their values"},
@@ -327,13 +397,15 @@ json build_document(const registry::Registry& registry, const std::vector<state:
 
   json doc = {
       {"openapi", "3.1.0"},
-      {"info", {{"title", info.title}, {"version", info.version}}},
+      // "name version", Daeploy's title (its clients and the docs page show it)
+      {"info", {{"title", info.version.empty() ? info.title : info.title + " " + info.version}, {"version", info.version}}},
       {"paths", paths},
       {"components", {{"schemas", components}}},
       {"tags",
        {{{"name", "entrypoints"}, {"description", "The service's functions"}},
         {{"name", "parameters"}, {"description", "Values the service reads, changeable while it runs"}},
         {{"name", "notifications"}, {"description", "What the service reported with notify()"}},
+        {{"name", "monitoring"}, {"description", "Values recorded by service.store() and monitor=True"}},
         {{"name", "health"}, {"description", "Probes and status, answered without Python"}}}},
   };
   if (!info.root_path.empty()) doc["servers"] = {{{"url", info.root_path}}};

@@ -143,6 +143,19 @@ PYBIND11_EMBEDDED_MODULE(_mvi_native, m) {
   });
   m.def("log_level", []() { return std::string(logs::level_name(logs::threshold())); });
   m.def("reserved_segments", []() { return g_context.reserved_segments; });
+  m.def("service_info", []() {
+    py::dict info;
+    info["name"] = g_context.service_name;
+    info["version"] = g_context.service_version;
+    info["root_path"] = g_context.root_path;
+    return info;
+  });
+  // (entrypoint, request id) of the call the caller runs in, or None: call_service() passes the id on.
+  m.def("current_call", []() -> py::object {
+    auto [entrypoint, request_id] = current_call();
+    if (request_id.empty()) return py::none();
+    return py::make_tuple(entrypoint, request_id);
+  });
   // os._exit() skips every exit path of the runtime: python/mvi/_logging.py calls this first, so the
   // log says who ended the process and the lines still queued reach stdout.
   m.def("exit_notice", [](int code) {

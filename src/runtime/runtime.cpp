@@ -272,6 +272,9 @@ int run(int argc, const char* const* argv) {
     context.notifications = &notifications;
     context.monitor = &monitor;
     context.reserved_segments = api::App::reserved_segments();
+  context.service_name = cfg.name;
+  context.service_version = cfg.version;
+  context.root_path = cfg.root_path;
     try {
       host.emplace(python::HostOptions{std::filesystem::absolute(cfg.service_path).string(),
                                        python::find_package_dir(self_executable(argv[0]))},

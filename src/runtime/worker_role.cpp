@@ -173,6 +173,9 @@ int run_worker(const config::Config& cfg, const std::string& executable) {
   python::NativeContext context;
   context.parameters = &parameters;
   context.reserved_segments = api::App::reserved_segments();
+  context.service_name = cfg.name;
+  context.service_version = cfg.version;
+  context.root_path = cfg.root_path;
   context.declarations = &declarations;
   context.notify = [&channel](state::NotificationInput in) {
     channel.send(FrameType::notify, workers::encode_notification(in));

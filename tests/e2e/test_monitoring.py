@@ -46,7 +46,9 @@ def record(svc, name, value):
 
 
 def monitor(svc, query="", expect=200):
-    resp = svc.request("GET", "/~monitor" + (f"?{query}" if query else ""))
+    # the typed view (ISO timestamps, values as stored); Daeploy's default shapes: test_daeploy_view_*
+    query = "&".join(q for q in (query, "format=iso") if q)
+    resp = svc.request("GET", "/~monitor?" + query)
     assert resp.status == expect, f"GET /~monitor?{query}: {resp}\n{svc.describe()}"
     if expect == 200:
         assert resp.headers.get("Content-Type", "").startswith("application/json"), resp
@@ -204,7 +206,7 @@ def test_start_and_end_filters_unix_seconds_and_iso(start_service, tmp_path):
         timezone(timedelta(hours=2))).isoformat()
     assert filtered(f"start={plus2.replace('+', '%2B')}") == [2, 3]
     # The same filters on the zip.
-    resp = svc.request("GET", f"/~monitor/csv?variables=t&start={mid12}&end={mid23}")
+    resp = svc.request("GET", f"/~monitor/csv?variables=t&start={mid12}&end={mid23}&format=iso")
     assert resp.status == 200, resp
     rows = unzip_csvs(resp.raw)["t.csv"]
     assert [r[1] for r in rows[1:]] == ["2"], rows
@@ -244,10 +246,10 @@ def test_csv_zip_has_one_csv_per_variable(start_service, tmp_path):
     record(svc, "obj", {"k": [1, None]})
     record(svc, "flag", True)
     record(svc, "nothing", None)
-    resp = svc.request("GET", "/~monitor/csv")
+    resp = svc.request("GET", "/~monitor/csv?format=iso")
     assert resp.status == 200, resp
     assert resp.headers.get("Content-Type", "").startswith("application/zip"), resp.headers
-    assert "attachment" in resp.headers.get("Content-Disposition", ""), resp.headers
+    assert resp.headers.get("Content-Disposition") == 'attachment; filename="csv_data.zip"', resp.headers
     files = unzip_csvs(resp.raw)
     assert set(files) == {"num.csv", "text.csv", "obj.csv", "flag.csv", "nothing.csv"}, sorted(files)
     for name, rows in files.items():
@@ -269,11 +271,10 @@ def test_csv_zip_has_one_csv_per_variable(start_service, tmp_path):
     assert set(only) == {"num.csv", "obj.csv"}, sorted(only)
 
 
-def test_csv_zip_when_nothing_is_stored_is_an_empty_zip(start_service, tmp_path):
+def test_csv_zip_when_nothing_is_stored_is_412_as_daeploy(start_service, tmp_path):
     svc = start_monitor(start_service, tmp_path / "m.db")
     resp = svc.request("GET", "/~monitor/csv")
-    assert resp.status == 200, resp
-    assert unzip_csvs(resp.raw) == {}
+    assert resp.status == 412 and resp.body == {"detail": "No monitored variables exists"}, resp
 
 
 def test_db_copy_opens_with_sqlite3(start_service, tmp_path):
@@ -285,7 +286,7 @@ def test_db_copy_opens_with_sqlite3(start_service, tmp_path):
     resp = svc.request("GET", "/~monitor/db")
     assert resp.status == 200, resp
     assert resp.raw.startswith(b"SQLite format 3\x00"), resp.raw[:32]
-    assert "attachment" in resp.headers.get("Content-Disposition", ""), resp.headers
+    assert resp.headers.get("Content-Disposition") == 'attachment; filename="database.db"', resp.headers
     conn, rows = db_rows(resp.raw, tmp_path)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -306,12 +307,41 @@ def test_monitored_entrypoint_records_request_as_sent_and_response(start_service
     svc = start_monitor(start_service, tmp_path / "m.db")
     assert post(svc, "scale", x="1.5") == {"scaled": 3.0}  # lax: "1.5" -> 1.5; recorded as sent
     assert post(svc, "scale", x=2, factor=3) == {"scaled": 6.0}
+    # failed calls are not recorded, as in Daeploy: neither a 422 nor a 500
+    assert svc.request("POST", "/scale", json={"x": "many"}).status == 422
     body = monitor(svc, "variables=scale_request&variables=scale_response")
     assert body["scale_request"]["value"] == [{"x": "1.5"}, {"x": 2, "factor": 3}], body
     assert body["scale_response"]["value"] == [{"scaled": 3.0}, {"scaled": 6.0}], body
     # A non-monitored entrypoint records nothing of its own.
     post(svc, "record_many", count=0)
     assert not [v for v in monitor(svc) if v.startswith("record_many")]
+
+
+def test_daeploy_view_is_the_default(start_service, tmp_path):
+    """What Daeploy's /~monitor answered, so its clients keep working: str(datetime) of naive UTC timestamps,
+    numbers and bools as floats, strings as they are, anything else as JSON text; ?format=iso is the typed view."""
+    svc = start_monitor(start_service, tmp_path / "m.db")
+    for name, value in (("n", 3), ("f", 2.5), ("b", True), ("s", "text"), ("o", {"k": [1, None]}), ("z", None)):
+        record(svc, name, value)
+    resp = svc.request("GET", "/~monitor")
+    assert resp.status == 200, resp
+    body = resp.body
+    assert {k: v["value"] for k, v in body.items()} == {
+        "b": [1.0], "f": [2.5], "n": [3.0], "o": ['{"k":[1,null]}'], "s": ["text"], "z": ["null"]}, body
+    assert all(isinstance(v, float) for v in body["n"]["value"] + body["b"]["value"]), body
+    stamp = body["n"]["timestamp"][0]
+    parsed = datetime.fromisoformat(stamp)  # Python reads its own str() back
+    assert str(parsed) == stamp and parsed.tzinfo is None, stamp
+    typed = monitor(svc, "variables=n")["n"]["timestamp"][0]
+    assert datetime.fromisoformat(typed) == parsed.replace(tzinfo=timezone.utc), (typed, stamp)
+    # either shape, and a query string's '+' for the space, selects the same sample
+    for start in (stamp.replace(" ", "%20"), stamp.replace(" ", "+"), typed.replace("+", "%2B")):
+        r = svc.request("GET", f"/~monitor?variables=n&start={start}&end={start}")
+        assert r.status == 200 and r.body["n"]["value"] == [3.0], (start, r)
+    bad = svc.request("GET", "/~monitor?format=xml")
+    assert bad.status == 422 and bad.body["detail"][0]["loc"] == ["query", "format"], bad
+    csvs = unzip_csvs(svc.request("GET", "/~monitor/csv?variables=n").raw)
+    assert csvs["n.csv"][1] == [stamp, "3.0"], csvs
 
 
 def test_monitored_parameter_records_every_change(start_service, tmp_path):
@@ -343,7 +373,7 @@ def test_row_retention_keeps_the_newest(start_service, tmp_path, how):
     assert post(svc, "record_many", count=3, name="other") == 3
     assert values(svc, "series") == [15, 16, 17, 18, 19]
     assert values(svc, "other") == [0, 1, 2], "the limit is per variable"
-    rows = unzip_csvs(svc.request("GET", "/~monitor/csv?variables=series").raw)["series.csv"]
+    rows = unzip_csvs(svc.request("GET", "/~monitor/csv?variables=series&format=iso").raw)["series.csv"]
     assert [r[1] for r in rows[1:]] == ["15", "16", "17", "18", "19"], rows
     conn, by_var = db_rows(svc.request("GET", "/~monitor/db").raw, tmp_path)
     conn.close()
@@ -408,8 +438,16 @@ def test_reading_monitor_endpoints_creates_no_database(start_service, tmp_path):
     without creating .mvi/<name>-monitor.db (which would also fail on a read-only working directory)."""
     svc = start_service(NO_MONITOR_SERVICE, *QUICK_STOP, cwd=tmp_path)
     assert monitor(svc) == {}
+    assert svc.request("GET", "/~monitor").body == {}
     csv_zip = svc.request("GET", "/~monitor/csv")
-    assert csv_zip.status == 200 and unzip_csvs(csv_zip.raw) == {}, csv_zip
+    assert csv_zip.status == 412, csv_zip  # Daeploy's answer when nothing is monitored
+    # Daeploy answered its (empty) database file; so does the runtime, without creating one of its own
+    db = svc.request("GET", "/~monitor/db")
+    assert db.status == 200 and db.raw.startswith(b"SQLite format 3\x00"), db
+    assert db.headers.get("Content-Disposition") == 'attachment; filename="database.db"', db.headers
+    conn, rows = db_rows(db.raw, tmp_path)
+    conn.close()
+    assert rows == {}, rows
     assert svc.stop() == 0, svc.describe()
-    created = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
-    assert created == [], f"GET /~monitor and /~monitor/csv created {created} in the working directory"
+    created = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if not p.name.startswith("copy.db"))
+    assert created == [], f"GET /~monitor, /~monitor/csv and /~monitor/db created {created} in the working directory"

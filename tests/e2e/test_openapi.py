@@ -174,7 +174,7 @@ def test_hello_document_shape(runtime_bin):
     assert set(greeting) == {"get", "post"}, greeting
     post_schema = greeting["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert post_schema["properties"]["greeting_phrase"]["type"] == "string", post_schema
-    assert doc["info"] == {"title": "service", "version": "0.0.0"}, doc["info"]
+    assert doc["info"] == {"title": "service 0.0.0", "version": "0.0.0"}, doc["info"]  # Daeploy's "name version"
     assert "servers" not in doc, "no --root-path: the document must not declare servers"
 
 

@@ -79,6 +79,15 @@ TEST(RequestId, KeepsAValidIncomingOneElseMakesOne) {
   EXPECT_NE(new_request_id(), new_request_id());
 }
 
+TEST(RequestId, ACallerNameIsLoggedOnlyWhenItCannotForgeALine) {
+  EXPECT_TRUE(is_valid_caller("upstream/0.1.0 call_downstream_method"));
+  EXPECT_FALSE(is_valid_caller(""));
+  EXPECT_FALSE(is_valid_caller("a\nINFO forged"));
+  EXPECT_FALSE(is_valid_caller(" leading"));
+  EXPECT_FALSE(is_valid_caller("x=\"1\""));
+  EXPECT_FALSE(is_valid_caller(std::string(161, 'a')));
+}
+
 TEST(IsoTime, Formats) {
   EXPECT_EQ(format_iso_utc(0, Fraction::millis, "Z"), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(format_iso_utc(1.5, Fraction::micros, "+00:00"), "1970-01-01T00:00:01.500000+00:00");

@@ -130,6 +130,40 @@ TEST_F(MonitorTest, RoundTripsEveryKindOfValue) {
   EXPECT_EQ(store.dropped(), 0u);
 }
 
+TEST_F(MonitorTest, TheDaeployStyleAnswersAsDaeployDid) {
+  MonitorStore store(options());
+  const double t0 = 1700000000.25;
+  const std::vector<json> values = {json(42), json(3.5), json(true), json("text"), json(nullptr),
+                                    json::parse(R"({"a": [1, null]})")};
+  for (std::size_t i = 0; i < values.size(); ++i) store.record("v", values[i], t0 + static_cast<double>(i));
+  store.record("whole", 1, 1700000000.0);
+  store.flush();
+  json v = store.query({"v"}, std::nullopt, std::nullopt, Style::daeploy)["v"];
+  EXPECT_EQ(v["value"], json::parse(R"([42.0, 3.5, 1.0, "text", "null", "{\"a\":[1,null]}"])"));
+  EXPECT_TRUE(v["value"][0].is_number_float());
+  EXPECT_EQ(v["timestamp"][0], "2023-11-14 22:13:20.250000");  // Python's str(datetime)
+  // ... which leaves the fraction out at a whole second
+  EXPECT_EQ(store.query({"whole"}, std::nullopt, std::nullopt, Style::daeploy)["whole"]["timestamp"][0],
+            "2023-11-14 22:13:20");
+  json csv = read_zip_with_python(write_file("d.zip", store.csv_zip({"v"}, std::nullopt, std::nullopt, Style::daeploy)));
+  ASSERT_TRUE(csv.is_object());
+  EXPECT_EQ(csv["v.csv"][1], json::parse(R"(["2023-11-14 22:13:20.250000", "42.0"])"));
+}
+
+TEST_F(MonitorTest, AnEmptyBackupIsADatabaseWithTheSchemaAndNoSamples) {
+  std::string bytes = MonitorStore::empty_backup();
+  EXPECT_EQ(bytes.substr(0, 16), std::string("SQLite format 3\0", 16));
+  std::string path = write_file("empty.db", bytes);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM monitor", -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(s, 0), 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+}
+
 TEST_F(MonitorTest, NaNReadsBackAsNullAndInfinityStaysANumber) {
   MonitorStore store(options());
   store.record("x", std::nan(""), 1.0);

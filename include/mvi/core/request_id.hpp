@@ -11,6 +11,10 @@ namespace mvi::core {
 // 1..128 characters of [A-Za-z0-9._-]: nothing that could split a log line or a header.
 bool is_valid_request_id(std::string_view id) noexcept;
 
+// The X-MVI-Caller header call_service() sends ("name/version entrypoint"): 1..160 characters of
+// [A-Za-z0-9._-/ ], so the callee's access line can say who called without letting a client forge a record.
+bool is_valid_caller(std::string_view caller) noexcept;
+
 // 32 lowercase hex characters from a per-thread random generator.
 std::string new_request_id();
 

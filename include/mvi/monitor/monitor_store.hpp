@@ -46,6 +46,12 @@ class UnknownVariables : public std::runtime_error {
   std::vector<std::string> names;
 };
 
+// How reads render a sample. `typed`: ISO 8601 timestamps with "+00:00" and values as stored (JSON types).
+// `daeploy`: what Daeploy's service answered, so its clients keep working — timestamps as Python's
+// str(datetime) of naive UTC ("2024-05-01 12:00:00.250000", no fraction at a whole second), numbers and bools
+// as floats, strings as they are, anything else (null, arrays, objects) as its JSON text.
+enum class Style { typed, daeploy };
+
 class MonitorStore {
  public:
   static constexpr std::size_t kMaxVariableBytes = 200;
@@ -82,19 +88,22 @@ class MonitorStore {
   // Empty `variables` = all (an empty object when nothing was stored); duplicates are answered once.
   // start/end: inclusive Unix seconds (non-finite = no bound). Throws UnknownVariables naming every unknown one.
   nlohmann::ordered_json query(const std::vector<std::string>& variables, std::optional<double> start,
-                       std::optional<double> end) const;
+                               std::optional<double> end, Style style = Style::typed) const;
 
   // Zip bytes (stored, uncompressed): one "<var>.csv" per variable (characters unsafe in a file name — '/',
   // '\\', ':', control characters — become '_'; a clash gets "~2", "~3"...), CRLF lines, header
   // "timestamp,value", RFC 4180 quoting; strings as they are, other values as JSON text. Nothing stored
   // (and no variables asked for): a valid empty zip. Throws UnknownVariables like query().
   std::string csv_zip(const std::vector<std::string>& variables, std::optional<double> start,
-                      std::optional<double> end) const;
+                      std::optional<double> end, Style style = Style::typed) const;
 
   // Bytes of a consistent copy of the database made with sqlite3_backup_* into a temporary file (in
   // $TMPDIR or /tmp; deleted after reading), switched to rollback-journal mode so it opens on its own.
   // Throws core::Error (internal) when the copy fails.
   std::string backup() const;
+  // Bytes of a database with the schema and no samples: the download when nothing was monitored yet (the
+  // service's own file is never created just to be read).
+  static std::string empty_backup();
 
   std::uint64_t dropped() const;  // records never committed: queue full, invalid input, failed transactions
   const std::string& path() const;

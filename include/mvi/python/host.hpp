@@ -40,6 +40,8 @@ struct NativeContext {
   // First path segments of the built-in routes (api::App::reserved_segments()): the names an entrypoint
   // may not take, handed to the mvi package as _mvi_native.reserved_segments().
   std::vector<std::string> reserved_segments;
+  // Who this service is, for user code (_mvi_native.service_info(): mvi.utilities, call_service's caller header).
+  std::string service_name, service_version, root_path;
 };
 
 struct ExecutorOptions {

@@ -55,7 +55,7 @@ void App::serve_docs(const ContextPtr& ctx, const std::string& file) {
   }
   if (file.empty()) {
     r.content_type = "text/html; charset=utf-8";
-    r.body = docs_page(deps_.config.name);
+    r.body = docs_page(deps_.config.name + " " + deps_.config.version);
     return finish(ctx, std::move(r));
   }
   auto it = deps_.swagger_ui.find(file);

@@ -50,7 +50,9 @@ void App::on_entrypoint(const ContextPtr& ctx, const registry::Entrypoint& ep, e
     args = std::move(*parsed.value);
   }
   const bool monitored = ep.monitor && deps_.monitor;
-  if (monitored) deps_.monitor->record(ep.name + "_request", args);  // as sent, before coercion
+  // As sent, before coercion; recorded with the response once the call succeeded (Daeploy recorded only
+  // successful calls: a stream of 422s must not fill the monitoring of a model's inputs).
+  json sent = monitored ? args : json();
 
   schema::Errors errors;
   if (!registry::validate_arguments(ep, args, source, errors, &notes))
@@ -62,13 +64,16 @@ void App::on_entrypoint(const ContextPtr& ctx, const registry::Entrypoint& ep, e
   // call's client is probed by the executor before it runs; a running def call cannot be stopped.)
   if (req.cancel && ep.is_async) req.cancel->request_watch();
   exec::Call call{ep.index, ep.name, std::move(args), std::move(notes), req.request_id, req.cancel, nullptr, {}};
-  std::string response_variable = monitored ? ep.name + "_response" : std::string();
-  bool accepted = invoker.submit(std::move(call), [this, ctx, generation, status_code,
-                                                   response_variable](exec::CallResult r) {
+  std::string monitored_name = monitored ? ep.name : std::string();
+  bool accepted = invoker.submit(std::move(call), [this, ctx, generation, status_code, monitored_name,
+                                                   sent = std::move(sent)](exec::CallResult r) mutable {
     Response resp;
     switch (r.outcome) {
       case exec::Outcome::ok:
-        if (!response_variable.empty()) deps_.monitor->record(response_variable, r.value);
+        if (!monitored_name.empty()) {
+          deps_.monitor->record(monitored_name + "_request", std::move(sent));
+          deps_.monitor->record(monitored_name + "_response", r.value);
+        }
         resp = Response::json(status_code, r.value);
         if (status_code == 204 || status_code == 304) resp.body.clear();
         break;

@@ -7,6 +7,15 @@ namespace mvi::api {
 
 namespace {
 enum Export { kJson, kCsv, kDb };
+
+http::Response database_download(std::string bytes) {
+  http::Response r;
+  r.content_type = "application/vnd.sqlite3";
+  r.body = std::move(bytes);
+  r.set_header("Content-Disposition", "attachment; filename=\"database.db\"");
+  return r;
+}
+
 }  // namespace
 
 void App::on_monitor(const ContextPtr& ctx, const Match&) { monitor_export(ctx, kJson); }
@@ -21,11 +30,16 @@ void App::monitor_export(const ContextPtr& ctx, int what) {
     return finish(ctx, unavailable("Monitoring is off: " + deps_.monitor->error()));
   std::vector<std::string> variables;
   std::optional<double> start, end;
+  monitor::Style style = monitor::Style::daeploy;
   schema::Errors errors;
   for (auto& [k, v] : http::parse_query(ctx->request.query)) {
     json loc = json::array({"query", k});
     if (k == "variables") {
       variables.push_back(v);
+    } else if (k == "format") {
+      // Daeploy's shapes by default, so its clients keep working; ours on request.
+      if (v == "iso") style = monitor::Style::typed;
+      else if (v != "daeploy") errors.push_back({"enum", loc, "Input should be 'daeploy' or 'iso'", v});
     } else if (k == "start" || k == "end") {
       // Unix seconds or an ISO 8601 time, like /logs?since=.
       std::optional<double> t = detail::unix_time_from_query(v);
@@ -45,24 +59,24 @@ void App::monitor_export(const ContextPtr& ctx, int what) {
       return finish(ctx, Response::error(412, "Unknown monitored variables: " + names));
     }
     if (what == kJson) return finish(ctx, Response::json(200, json::object()));
-    if (what == kDb) return finish(ctx, Response::error(404, "Nothing has been monitored yet"));
-    Response r;
-    r.content_type = "application/zip";
-    r.body = std::string("PK\x05\x06", 4) + std::string(18, '\0');  // an empty zip archive
-    return finish(ctx, std::move(r));
+    if (what == kCsv) return finish(ctx, Response::error(412, "No monitored variables exists"));  // Daeploy's words
+    try {
+      return finish(ctx, database_download(monitor::MonitorStore::empty_backup()));
+    } catch (const std::exception& e) {
+      logs::get("mvi.monitor")->error("making an empty monitoring database failed: {}", e.what());
+      return finish(ctx, Response::error(500, "Making an empty monitoring database failed"));
+    }
   }
   try {
     Response r;
     if (what == kJson) {
-      r = Response::json(200, store->query(variables, start, end));
+      r = Response::json(200, store->query(variables, start, end, style));
     } else if (what == kCsv) {
       r.content_type = "application/zip";
-      r.body = store->csv_zip(variables, start, end);
-      r.set_header("Content-Disposition", "attachment; filename=\"" + deps_.config.name + "-monitor.zip\"");
+      r.body = store->csv_zip(variables, start, end, style);
+      r.set_header("Content-Disposition", "attachment; filename=\"csv_data.zip\"");  // Daeploy's names
     } else {
-      r.content_type = "application/vnd.sqlite3";
-      r.body = store->backup();
-      r.set_header("Content-Disposition", "attachment; filename=\"" + deps_.config.name + "-monitor.db\"");
+      r = database_download(store->backup());
     }
     return finish(ctx, std::move(r));
   } catch (const monitor::UnknownVariables& e) {
