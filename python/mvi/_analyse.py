@@ -25,7 +25,8 @@ def _resolve_hints(func, label):
         raise TypeError(f"{label}: cannot resolve type annotations: {exc}") from exc
 
 
-def _describe_for(label, where, tp, ctx):
+def describe_for(label, where, tp, ctx):
+    """describe(tp), with an UnsupportedType turned into a TypeError naming `label` and `where`."""
     try:
         return describe(tp, ctx)
     except UnsupportedType as exc:
@@ -56,10 +57,10 @@ def analyse(func, label: str, ctx=None):
         if p.kind == p.POSITIONAL_ONLY:
             # the runtime passes every argument by keyword
             raise TypeError(f"{label}: parameter {p.name!r} is positional-only; arguments are passed by name")
-        desc = _describe_for(label, f"parameter {p.name!r}", hints.get(p.name, p.annotation), ctx)
+        desc = describe_for(label, f"parameter {p.name!r}", hints.get(p.name, p.annotation), ctx)
         entry = {"name": p.name, "type": desc, "required": p.default is p.empty}
         if p.default is not p.empty:
             entry["default"] = p.default
         params.append(entry)
-    returns = _describe_for(label, "return value", hints.get("return", signature.return_annotation), ctx)
+    returns = describe_for(label, "return value", hints.get("return", signature.return_annotation), ctx)
     return params, returns

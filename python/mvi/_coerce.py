@@ -71,6 +71,22 @@ def _to_float(value, desc, classes):
     raise mismatch(desc, value)
 
 
+def _to_number(value, desc, classes):
+    # "a number" (SPEC §2.1): an int stays an int and a float a float, as the runtime keeps them
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        text = value.strip(_BLANKS)
+        if not any(c in text for c in ".eE"):
+            number = _int_text(value)
+            if number is not None:
+                return number
+        return _to_float(value, desc, classes)
+    raise mismatch(desc, value)
+
+
 def _to_bool(value, desc, classes):
     if isinstance(value, bool):
         return value
@@ -167,7 +183,8 @@ def _to_tuple(value, desc, classes):
 
 _SEQUENCES = (list, tuple, set, frozenset)
 _SHAPES = {  # kind -> Python types whose values have that kind's JSON shape, or already are such a value
-    "any": object, "str": str, "float": float, "bool": bool, "none": type(None), "dict": dict,
+    "any": object, "str": str, "float": float, "number": (int, float), "bool": bool, "none": type(None),
+    "dict": dict,
     "list": _SEQUENCES, "tuple": (list, tuple), "bytes": (str, bytes, bytearray, memoryview),
     "datetime": (str, datetime.datetime), "time": (str, datetime.time), "uuid": (str, uuid.UUID),
 }
@@ -312,6 +329,7 @@ _COERCERS = {
     "str": _to_str,
     "int": _to_int,
     "float": _to_float,
+    "number": _to_number,
     "bool": _to_bool,
     "none": _to_none,
     "list": _to_list,

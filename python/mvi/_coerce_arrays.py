@@ -42,7 +42,8 @@ def to_ndarray(value, desc, classes):
         except (ValueError, TypeError):
             raise Invalid("ndarray_shape",
                           f"expected rectangular nested arrays of numbers, got {short(value)}") from None
-        if array.dtype.kind not in "biuf":
+        # Daeploy's ArrayInput takes whatever numpy makes of the value (str, object arrays); others want numbers
+        if array.dtype.kind not in "biuf" and desc.get("elements") != "any":
             raise Invalid("ndarray_type", f"expected nested arrays of numbers, got {short(value)}")
     else:
         raise Invalid("ndarray_type", f"expected ndarray (nested arrays of numbers), got {short(value)}")

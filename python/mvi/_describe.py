@@ -210,7 +210,8 @@ def describe(tp, ctx=None) -> dict:
     return handler(tp, typing.get_args(tp), ctx)
 
 
-_JSON_KINDS = frozenset({"any", "str", "int", "float", "bool", "none", "list", "tuple", "dict", "union", "literal"})
+_JSON_KINDS = frozenset({"any", "str", "int", "float", "number", "bool", "none", "list", "tuple", "dict", "union",
+                         "literal"})
 
 
 def describe_json(tp) -> dict:

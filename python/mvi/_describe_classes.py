@@ -22,6 +22,22 @@ def _class_doc(cls):
     return inspect.cleandoc(doc)
 
 
+_NO_DEFAULT = object()
+
+
+def _field(name, desc, required, default=_NO_DEFAULT):
+    """A field of an object description; "default" only when the default converts to JSON (OpenAPI shows it, and
+    a result missing the field gets it, as a response model would fill it in)."""
+    field = {"name": name, "type": desc, "required": required}
+    if not required and default is not _NO_DEFAULT:
+        from ._encode import to_jsonable  # light: no numpy/pandas unless the value is theirs
+        try:
+            field["default"] = to_jsonable(default)
+        except (TypeError, ValueError):
+            pass
+    return field
+
+
 def _object(cls, ref, construct, fields):
     desc = {"kind": "object", "name": cls.__name__, "ref": ref, "construct": construct, "fields": fields}
     doc = _class_doc(cls)
@@ -61,8 +77,8 @@ def _dataclass(tp, args, ctx):
             if not f.init:
                 continue  # not an __init__ argument, so not part of the input
             required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-            fields.append({"name": f.name, "type": ctx.field(tp, f.name, hints.get(f.name, f.type)),
-                           "required": required})
+            default = f.default if f.default is not dataclasses.MISSING else _NO_DEFAULT
+            fields.append(_field(f.name, ctx.field(tp, f.name, hints.get(f.name, f.type)), required, default))
         return _object(tp, ref, "dataclass", fields)
 
     return ctx.class_desc(tp, build)
@@ -121,7 +137,9 @@ def _pydantic(tp, args, ctx):
                 desc = _model_field(ctx, tp, name, info.annotation)
                 alias = getattr(info, "validation_alias", None)  # AliasPath/AliasChoices: not a key we can name
                 json_name = alias if isinstance(alias, str) else info.alias or name
-                fields.append({"name": json_name, "type": desc, "required": bool(info.is_required())})
+                required = bool(info.is_required())
+                default = getattr(info, "default", _NO_DEFAULT) if not required and getattr(info, "default_factory", None) is None else _NO_DEFAULT
+                fields.append(_field(json_name, desc, required, default))
         else:
             try:  # resolved forward references (field.annotation keeps them as written)
                 hints = typing.get_type_hints(tp, include_extras=True)
@@ -132,7 +150,9 @@ def _pydantic(tp, args, ctx):
                 desc = _model_field(ctx, tp, name, annotation)
                 if getattr(field, "allow_none", False):
                     desc = _nullable(desc)  # v1: `x: int = None` accepts null
-                fields.append({"name": field.alias or name, "type": desc, "required": field.required is True})
+                required = field.required is True
+                default = getattr(field, "default", _NO_DEFAULT) if not required and getattr(field, "default_factory", None) is None else _NO_DEFAULT
+                fields.append(_field(field.alias or name, desc, required, default))
         return _object(tp, ref, "pydantic", fields)
 
     return ctx.class_desc(tp, build)
@@ -171,7 +191,12 @@ def _ndarray(tp, args, ctx):
             concrete = isinstance(scalar, type) and issubclass(scalar, np.generic) and np.dtype(scalar).type is scalar
         if concrete:  # abstract ones (np.floating, a TypeVar) leave the dtype open
             dtype = dtype_name(tp, scalar)
-    return {"kind": "ndarray", "dtype": dtype, "shape": None}
+    desc = {"kind": "ndarray", "dtype": dtype, "shape": None}
+    if getattr(tp, "_mvi_any_elements", False):
+        # Daeploy's ArrayInput: any JSON array, as numpy.array(value) takes it (numbers stay packed); a plain
+        # numpy.ndarray annotation wants numbers, so a stray string is a 422 rather than the function's crash
+        desc["elements"] = "any"
+    return desc
 
 
 def _dataframe(tp, args, ctx):

@@ -30,7 +30,8 @@ class Invalid(ValueError):
 
 # the error type of a value whose JSON shape does not fit at all, per kind (src/schema/validator.cpp)
 _SHAPE_ERRORS = {
-    "str": "string_type", "int": "int_type", "float": "float_type", "bool": "bool_type", "none": "none_required",
+    "str": "string_type", "int": "int_type", "float": "float_type", "number": "float_type", "bool": "bool_type",
+    "none": "none_required",
     "list": "list_type", "bytes": "bytes_type", "datetime": "datetime_type", "date": "date_type",
     "time": "time_type", "uuid": "uuid_type",
 }

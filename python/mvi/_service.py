@@ -3,6 +3,7 @@ Thread-safety: every method may be called from any thread; the registry is guard
 
 import builtins
 import inspect
+import logging
 import math
 import os
 import re
@@ -13,10 +14,11 @@ import typing
 from typing import Any, Callable
 
 from . import _backend, _wrapper
-from ._analyse import analyse
+from ._analyse import analyse, describe_for
 from ._coerce import coerce
 from ._describe import Context, describe_json
 from ._invalid import Invalid
+from ._mounts import MountedApps
 from ._unsupported import UnsupportedType
 
 HTTPMethod = typing.Literal["GET", "POST", "PUT", "PATCH", "DELETE", "get", "post", "put", "patch", "delete"]
@@ -37,6 +39,8 @@ def _reserved_names() -> frozenset:
     segments = getattr(_mvi_native, "reserved_segments", None)  # a test's stand-in may not have it
     return frozenset(segments()) if segments else RESERVED_NAMES
 F = typing.TypeVar("F", bound=Callable[..., Any])
+_UNSET: Any = type("_Unset", (), {"__repr__": lambda self: "<unset>"})()  # response_model not given
+_log = logging.getLogger("mvi.service")
 _PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")  # safe as a URL path segment and a JSON key
 
 
@@ -96,16 +100,23 @@ class Service:
     @typing.overload
     def entrypoint(self, func: F, /, *, method: HTTPMethod = "POST", monitor: bool = False,
                    disable_http_logs: bool = False, status_code: int = 200, summary: str | None = None,
-                   description: str | None = None) -> F: ...
+                   description: str | None = None, response_model: Any = _UNSET, tags: list[str] | None = None,
+                   response_description: str | None = None, deprecated: bool = False,
+                   include_in_schema: bool = True, operation_id: str | None = None, response_class: Any = None) -> F: ...
 
     @typing.overload
     def entrypoint(self, func: None = None, /, *, method: HTTPMethod = "POST", monitor: bool = False,
                    disable_http_logs: bool = False, status_code: int = 200, summary: str | None = None,
-                   description: str | None = None) -> Callable[[F], F]: ...
+                   description: str | None = None, response_model: Any = _UNSET, tags: list[str] | None = None,
+                   response_description: str | None = None, deprecated: bool = False,
+                   include_in_schema: bool = True, operation_id: str | None = None, response_class: Any = None) -> Callable[[F], F]: ...
 
     def entrypoint(self, func: F | None = None, /, *, method: HTTPMethod = "POST", monitor: bool = False,
                    disable_http_logs: bool = False, status_code: int = 200, summary: str | None = None,
-                   description: str | None = None, **unknown: Any) -> F | Callable[[F], F]:
+                   description: str | None = None, response_model: Any = _UNSET, tags: list[str] | None = None,
+                   response_description: str | None = None, deprecated: bool = False,
+                   include_in_schema: bool = True, operation_id: str | None = None, response_class: Any = None,
+                   **unknown: Any) -> F | Callable[[F], F]:
         """Register a function as the entrypoint `/<its __name__>`: `@service.entrypoint` or
         `@service.entrypoint(method="GET", ...)`. Returns a wrapper that validates and coerces its arguments like
         the HTTP path does (raising mvi.ValidationError), then calls the function.
@@ -113,11 +124,18 @@ class Service:
         method: the HTTP method (case-insensitive). monitor: store each call's request and response (SPEC §7).
         disable_http_logs: no access-log line. status_code: the success status, 200 to 599. summary, description:
         the OpenAPI operation's texts (description defaults to the docstring).
+        FastAPI's route options, as Daeploy passed them on: response_model (the type the result is checked and
+        documented as, instead of the return annotation; None: not checked), tags, response_description,
+        deprecated, include_in_schema, operation_id (OpenAPI), response_class (JSONResponse, PlainTextResponse or
+        HTMLResponse, or its name); FastAPI's other options are accepted and ignored with a warning.
         Unknown options, bad values, unsupported annotations and reserved names raise at registration."""
         # unknown options land in **unknown so the error can name the function, which the called form only
         # learns when it is applied
         options = {"method": method, "monitor": monitor, "disable_http_logs": disable_http_logs,
-                   "status_code": status_code, "summary": summary, "description": description, **unknown}
+                   "status_code": status_code, "summary": summary, "description": description,
+                   "response_model": response_model, "tags": tags, "response_description": response_description,
+                   "deprecated": deprecated, "include_in_schema": include_in_schema, "operation_id": operation_id,
+                   "response_class": response_class, **unknown}
         if func is None:
             return lambda f: self._add_entrypoint(f, options)
         return self._add_entrypoint(func, options)
@@ -125,9 +143,13 @@ class Service:
     def _add_entrypoint(self, func, options):
         name = _function_name(func, "entrypoint")
         label = f"entrypoint {name!r}"
-        unknown = sorted(set(options) - set(ENTRYPOINT_DEFAULTS))
+        unknown = sorted(set(options) - set(ENTRYPOINT_DEFAULTS) - FASTAPI_IGNORED_OPTIONS)
         _check(not unknown, TypeError,
                f"{label}: unknown option(s) {', '.join(unknown)}; allowed: {', '.join(ENTRYPOINT_DEFAULTS)}")
+        ignored = sorted(set(options) & FASTAPI_IGNORED_OPTIONS)
+        if ignored:
+            _log.warning("%s: FastAPI option(s) %s have no effect under mvi-runtime and are ignored",
+                         label, ", ".join(ignored))
         method, status = options["method"], options["status_code"]
         _check(isinstance(method, str) and method.upper() in METHODS, ValueError,
                f"{label}: method must be one of {', '.join(sorted(METHODS))}, got {method!r}")
@@ -136,9 +158,15 @@ class Service:
                f"{label}: status_code must be an int from 200 to 599, got {status!r}")
         for flag in ("monitor", "disable_http_logs"):
             _check(isinstance(options[flag], bool), TypeError, f"{label}: {flag} must be True or False")
-        for text in ("summary", "description"):
+        for flag in ("deprecated", "include_in_schema"):
+            _check(isinstance(options[flag], bool), TypeError, f"{label}: {flag} must be True or False")
+        for text in ("summary", "description", "response_description", "operation_id"):
             _check(options[text] is None or isinstance(options[text], str), TypeError,
                    f"{label}: {text} must be a str")
+        tags = options["tags"]
+        _check(tags is None or (isinstance(tags, (list, tuple)) and all(isinstance(t, str) for t in tags)),
+               TypeError, f"{label}: tags must be a list of str")
+        media_type = _media_type(label, options["response_class"])
         _check(name not in _reserved_names(), ValueError,
                f"{label}: the name clashes with the built-in route /{name}; rename the function")
         description = options["description"]
@@ -149,7 +177,13 @@ class Service:
             # a failed analysis leaves the list untouched (it works on a copy)
             ctx = Context(self._classes)
             params, returns = analyse(func, label, ctx)
+            if options["response_model"] is None:
+                returns = {"kind": "any"}  # FastAPI's response_model=None: the result is not checked
+            elif options["response_model"] is not _UNSET:
+                returns = describe_for(label, "response_model", options["response_model"], ctx)
             _check(name not in self._entrypoints, ValueError, f"{label} is already registered")
+            _check(not any(e.get("mount", "").split("/")[1:2] == [name] for e in self._entrypoints.values()),
+                   ValueError, f"{label}: /{name} is where an app is mounted; rename the function")
             self._classes.extend(ctx.classes[len(self._classes):])
             self._entrypoints[name] = {
                 # the original function: the runtime validates in C++ and must not validate twice
@@ -157,10 +191,41 @@ class Service:
                 "monitor": options["monitor"], "disable_http_logs": options["disable_http_logs"],
                 "summary": options["summary"], "description": description,
                 "is_async": inspect.iscoroutinefunction(func), "params": params, "returns": returns,
+                "tags": list(tags or ()), "deprecated": options["deprecated"],
+                "include_in_schema": options["include_in_schema"], "operation_id": options["operation_id"] or "",
+                "response_description": options["response_description"] or "", "media_type": media_type,
             }
             wrapper = _wrapper.validating_wrapper(func, params, label, self._classes)
             self._wrappers[name] = wrapper
         return wrapper
+
+    # ---- mounted apps ----
+
+    @property
+    def app(self) -> "MountedApps":
+        """Daeploy's `service.app`: `service.app.mount("/dash", wsgi_or_asgi_app)` serves a WSGI or ASGI app under
+        that path (python-api.md, "Mounting a WSGI or ASGI app")."""
+        return MountedApps(self)
+
+    def _add_mount(self, prefix, call, is_async, label):
+        first = prefix.split("/")[1]
+        _check(first not in _reserved_names(), ValueError,
+               f"{label}: /{first} is a built-in route; choose another path")
+        with self._lock:
+            _check(first not in self._entrypoints, ValueError, f"{label}: /{first} is an entrypoint")
+            name = "mount:" + prefix
+            _check(name not in self._entrypoints, ValueError, f"{label}: an app is already mounted there")
+            for other in self._entrypoints.values():
+                mounted = other.get("mount")
+                _check(not mounted or not (mounted.startswith(prefix + "/") or prefix.startswith(mounted + "/")),
+                       ValueError, f"{label}: overlaps the app mounted at {mounted!r}")
+            self._entrypoints[name] = {
+                "name": name, "function": call, "method": "POST", "status_code": 200, "monitor": False,
+                "disable_http_logs": False, "summary": None, "description": None, "is_async": is_async,
+                "params": [{"name": "request", "type": {"kind": "any"}, "required": True}],
+                "returns": {"kind": "any"}, "tags": [], "deprecated": False, "include_in_schema": False,
+                "operation_id": "", "response_description": "", "media_type": "", "mount": prefix,
+            }
 
     # ---- periodic jobs ----
 
@@ -219,7 +284,8 @@ class Service:
                       description: str | None = None, type: Any = None, disable_http_logs: bool = False) -> None:
         """Declare a named value that can be read and changed over HTTP (`/parameters/<name>`).
 
-        Its type is `type` when given, else the type of `value` (None: any JSON value); values are JSON data
+        Its type is `type` when given, else the type of `value` (None: any JSON value; an int or a float: any
+        number, kept as sent, so a parameter declared as 10 takes 0.5 as Daeploy's did); values are JSON data
         (str, int, float, bool, None, list, dict). expose=False makes it read-only over HTTP; monitor=True records
         every change; description documents it in /openapi.json; disable_http_logs=True leaves its GETs and POSTs out
         of the access log (as for an entrypoint). A bad name, type or value raises at once."""
@@ -234,7 +300,11 @@ class Service:
             # the exact type, so True makes a bool parameter, not an int one; None says nothing: any
             annotation = typing.Any if value is None else builtins.type(value)
         try:
-            desc = describe_json(annotation)
+            if type is None and builtins.type(value) in (int, float):
+                # "a number" (SPEC §2.1): Daeploy accepted 0.5 for a parameter declared as 10; type=int is strict
+                desc = {"kind": "number"}
+            else:
+                desc = describe_json(annotation)
         except UnsupportedType as exc:
             hint = "parameters hold JSON values (str, int, float, bool, None, list, dict)"
             raise TypeError(f"{label}: {exc}; {hint}") from None
@@ -304,6 +374,29 @@ class Service:
 # the options and their defaults, read from entrypoint()'s own signature so that they are written once
 ENTRYPOINT_DEFAULTS = {p.name: p.default for p in inspect.signature(Service.entrypoint).parameters.values()
                        if p.kind is p.KEYWORD_ONLY}
+
+# FastAPI's other add_api_route() options: Daeploy passed them through, so services use them; nothing here
+# gives them a meaning (dependencies, response filtering, route names), so they are accepted with a warning.
+FASTAPI_IGNORED_OPTIONS = frozenset({
+    "dependencies", "responses", "name", "callbacks", "openapi_extra", "generate_unique_id_function",
+    "response_model_include", "response_model_exclude", "response_model_by_alias", "response_model_exclude_unset",
+    "response_model_exclude_defaults", "response_model_exclude_none", "route_class_override",
+    "dependency_overrides_provider",
+})
+
+# response_class -> the media type the runtime sends a str result as (None: JSON)
+_MEDIA_TYPES = {"JSONResponse": None, "ORJSONResponse": None, "UJSONResponse": None,
+                "PlainTextResponse": "text/plain", "HTMLResponse": "text/html"}
+
+
+def _media_type(label, response_class):
+    if response_class is None:
+        return ""
+    name = response_class if isinstance(response_class, str) else getattr(response_class, "__name__", None)
+    _check(name in _MEDIA_TYPES, ValueError,
+           f"{label}: response_class {response_class!r} is not supported; use JSONResponse, PlainTextResponse or "
+           f"HTMLResponse (or their names)")
+    return _MEDIA_TYPES[name] or ""
 
 service = Service()
 """The one service object (`from mvi import service`): entrypoints, parameters, periodic jobs and run()."""

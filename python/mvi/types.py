@@ -97,7 +97,7 @@ def _array_classes():
     import numpy as np
 
     schema = {"type": "array", "items": {}}
-    return {
+    classes = {
         "ArrayInput": _daeploy_class(
             np.ndarray, "ArrayInput",
             "A `numpy.ndarray` argument (Daeploy compatible): the JSON array becomes `numpy.array(value)`.",
@@ -106,6 +106,9 @@ def _array_classes():
             np.ndarray, "ArrayOutput", "A `numpy.ndarray` return value (Daeploy compatible): answered as "
             "`value.tolist()`.", schema, lambda value: value.tolist()),
     }
+    for cls in classes.values():
+        cls._mvi_any_elements = True  # any JSON array, as Daeploy's np.array(value) took it (_describe_classes)
+    return classes
 
 
 def _dataframe_classes():

@@ -45,8 +45,11 @@ bool App::is_builtin(Router::Id id) { return id >= 0 && static_cast<std::size_t>
 void App::attach_service(const registry::Registry& registry, exec::Invoker& invoker, metrics::Metrics& metrics) {
   auto service = std::make_unique<Service>(deps_.config.root_path);
   add_builtin_routes(service->router);
-  for (const auto& ep : registry.entrypoints)
-    service->router.add(ep.method, "/" + ep.name, kEntrypointBase + static_cast<Router::Id>(ep.index));
+  for (const auto& ep : registry.entrypoints) {
+    const auto id = kEntrypointBase + static_cast<Router::Id>(ep.index);
+    if (ep.mount.empty()) service->router.add(ep.method, "/" + ep.name, id);
+    else service->router.add_mount(ep.mount, id);
+  }
   service->registry = &registry;
   service->invoker = &invoker;
   service->metrics = &metrics;
@@ -76,7 +79,7 @@ void App::finish(const std::shared_ptr<Context>& ctx, Response response) {
       const auto& allowed = deps_.config.security.cors_origins;
       if (std::find(allowed.begin(), allowed.end(), *origin) != allowed.end()) {
         response.set_header("Access-Control-Allow-Origin", std::string(*origin));
-        response.set_header("Access-Control-Allow-Credentials", "true");
+        if (deps_.config.security.cors_credentials) response.set_header("Access-Control-Allow-Credentials", "true");
         response.set_header("Access-Control-Expose-Headers", "X-Request-ID, X-Parameters-Generation");
       }
     }
@@ -134,21 +137,9 @@ http::Response App::unauthorized(const http::Request& req, const Match& match) c
 
 std::optional<http::Response> App::early_answer(const http::Request& req, const Router::Match& match) const {
   const auto& sec = deps_.config.security;
-  if (sec.cors && req.method == "OPTIONS" && req.header("Origin") && req.header("Access-Control-Request-Method")) {
-    Response r;
-    r.status = 204;
-    r.set_header("Vary", "Origin");
-    std::string origin(*req.header("Origin"));
-    if (std::find(sec.cors_origins.begin(), sec.cors_origins.end(), origin) != sec.cors_origins.end()) {
-      r.set_header("Access-Control-Allow-Origin", origin);
-      r.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE");
-      auto asked = req.header("Access-Control-Request-Headers");
-      r.set_header("Access-Control-Allow-Headers", asked ? std::string(*asked) : "Authorization, Content-Type");
-      r.set_header("Access-Control-Allow-Credentials", "true");
-      r.set_header("Access-Control-Max-Age", "600");
-    }
-    return r;
-  }
+  if (sec.cors && req.method == "OPTIONS" && req.header("Origin") && req.header("Access-Control-Request-Method"))
+    return detail::cors_preflight(sec, *req.header("Origin"), *req.header("Access-Control-Request-Method"),
+                                  req.header("Access-Control-Request-Headers"));
   const bool exempt = match.outcome == Router::Outcome::found && is_builtin(match.id) &&
                       routes()[static_cast<std::size_t>(match.id)].is_public;
   if (!exempt && !authorized(req)) return unauthorized(req, match);
@@ -189,7 +180,15 @@ void App::route(const ContextPtr& ctx) {
   if (is_builtin(match.id)) return (this->*routes()[static_cast<std::size_t>(match.id)].handler)(ctx, match);
   if (published && match.id >= kEntrypointBase) {
     auto index = static_cast<std::size_t>(match.id - kEntrypointBase);
-    return on_entrypoint(ctx, published->registry->entrypoints.at(index), *published->invoker);
+    const auto& ep = published->registry->entrypoints.at(index);
+    ctx->access_log = !ep.disable_http_logs;
+    ctx->entrypoint = ep.name;
+    ctx->entrypoint_index = ep.index;
+    auto state = deps_.lifecycle.state();
+    if (state != core::LifeState::running && state != core::LifeState::stopping)
+      return finish(ctx, unavailable("Service is not running"));
+    if (!ep.mount.empty()) return on_mount(ctx, ep, *published->invoker, match.capture);
+    return on_entrypoint(ctx, ep, *published->invoker);
   }
   finish(ctx, Response::error(404, "Not Found"));
 }
@@ -224,6 +223,83 @@ std::optional<std::string_view> cookie_value(std::string_view cookies, std::stri
     cookies.remove_prefix(semi + 1);
   }
   return std::nullopt;
+}
+
+http::Response failed_call(const exec::CallResult& r, const std::string& request_id) {
+  Response resp;
+  switch (r.outcome) {
+    case exec::Outcome::ok: throw std::logic_error("failed_call() for a call that succeeded");
+    case exec::Outcome::http_error:
+      resp = Response::json(r.raised.status, json{{"detail", r.value}});
+      if (r.raised.status == 204 || r.raised.status == 304) resp.body.clear();
+      for (auto& [k, v] : r.raised.headers) resp.set_header(k, v);
+      break;
+    case exec::Outcome::invalid: resp = Response::json(422, json{{"detail", r.value}}); break;
+    case exec::Outcome::exception:
+      resp = Response::json(500, json{{"detail", "Internal Server Error"}, {"request_id", request_id}});
+      break;
+    case exec::Outcome::unavailable: resp = unavailable("Service is shutting down"); break;
+    case exec::Outcome::worker_lost:
+      // Isolated mode: the worker process died with the call in it (the cause is in the log).
+      resp = Response::json(502, json{{"detail", "The worker process running this call died: " + r.error},
+                                      {"request_id", request_id}});
+      break;
+    case exec::Outcome::timed_out:
+      resp = Response::json(504, json{{"detail", r.error}, {"request_id", request_id}});
+      break;
+    case exec::Outcome::cancelled:
+      // Nobody reads this answer: the client left, or was answered 504. 499 (nginx's "client closed
+      // request") marks it in the access log and in /metrics.
+      resp = Response::error(kClientClosedRequest, "Client closed the request");
+      break;
+  }
+  return resp;
+}
+
+http::Response cors_preflight(const config::Security& sec, std::string_view origin, std::string_view method,
+                              std::optional<std::string_view> asked_headers) {
+  // Starlette's CORSMiddleware with Daeploy's settings, which FastAPI users know: the same headers on every
+  // preflight, the origin echoed only when listed, and 400 naming what is not allowed.
+  static constexpr std::string_view kMethods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+  static constexpr std::string_view kHeaders[] = {"accept", "accept-language", "authorization", "content-language",
+                                                  "content-type", "x-request-id"};
+  http::Response r;
+  r.content_type = "text/plain; charset=utf-8";
+  r.set_header("Vary", "Origin");
+  r.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE");
+  r.set_header("Access-Control-Max-Age", "600");
+  r.set_header("Access-Control-Allow-Headers",
+               "Accept, Accept-Language, Authorization, Content-Language, Content-Type, X-Request-ID");
+  if (sec.cors_credentials) r.set_header("Access-Control-Allow-Credentials", "true");
+  std::vector<std::string_view> failures;
+  if (std::find(sec.cors_origins.begin(), sec.cors_origins.end(), origin) != sec.cors_origins.end())
+    r.set_header("Access-Control-Allow-Origin", std::string(origin));
+  else
+    failures.push_back("origin");
+  if (std::find(std::begin(kMethods), std::end(kMethods), method) == std::end(kMethods)) failures.push_back("method");
+  if (asked_headers) {
+    std::string_view rest = *asked_headers;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      std::string name;
+      for (char c : rest.substr(0, comma))
+        if (c != ' ' && c != '\t') name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      if (!name.empty() && std::find(std::begin(kHeaders), std::end(kHeaders), name) == std::end(kHeaders)) {
+        failures.push_back("headers");
+        break;
+      }
+    }
+  }
+  if (failures.empty()) {
+    r.status = 200;
+    r.body = "OK";
+    return r;
+  }
+  r.status = 400;
+  r.body = "Disallowed CORS ";
+  for (std::size_t i = 0; i < failures.size(); ++i) r.body += std::string(i ? ", " : "") + std::string(failures[i]);
+  return r;
 }
 
 std::optional<double> unix_time_from_query(const std::string& value) {

@@ -48,6 +48,15 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 // The value of cookie `name` in a Cookie header.
 std::optional<std::string_view> cookie_value(std::string_view cookies, std::string_view name);
 
+// The answer to a call that did not succeed (every exec::Outcome but ok): an HTTPException's status and
+// headers, 422 for arguments the builder refused, 500 with the request id, 502 for a lost worker, 503, 504,
+// and 499 for a client that left.
+http::Response failed_call(const exec::CallResult& r, const std::string& request_id);
+
+// The answer to a CORS preflight (docs/operations.md "CORS").
+http::Response cors_preflight(const config::Security& sec, std::string_view origin, std::string_view method,
+                              std::optional<std::string_view> asked_headers);
+
 // Unix seconds from a query value: a number, or an ISO 8601 time; nullopt for anything else.
 std::optional<double> unix_time_from_query(const std::string& value);
 

@@ -63,6 +63,7 @@ const std::vector<EnvOption>& env_options() {
       {"--state", {"MVI_STATE"}},
       {"--state-namespace", {"MVI_STATE_NAMESPACE"}},
       {"--cors", {"MVI_ENABLE_CORS", "DAEPLOY_ENABLE_CORS"}},
+      {"--cors-credentials", {"MVI_CORS_CREDENTIALS"}},
       {"--allow-origin", {"MVI_ALLOW_ORIGIN", "DAEPLOY_ALLOW_ORIGIN"}},
   };
   return table;
@@ -199,10 +200,13 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
          "Requests before a keep-alive connection is closed, 0 = no limit [MVI_MAX_REQUESTS_PER_CONNECTION]");
   option(app, "--max-connections", c.limits.max_connections,
          "Open connections, 0 = below the descriptor limit [MVI_MAX_CONNECTIONS]");
-  std::string token_file, cors_flag, allow_origin;
+  std::string token_file, cors_flag, cors_credentials_flag, allow_origin;
   app.add_option("--token", c.security.token, "Require 'Authorization: Bearer TOKEN' [MVI_AUTH_TOKEN]");
   app.add_option("--token-file", token_file, "Read the token from a file [MVI_AUTH_TOKEN_FILE]");
   app.add_option("--cors", cors_flag, "Enable CORS: true|false [MVI_ENABLE_CORS]");
+  app.add_option("--cors-credentials", cors_credentials_flag,
+                 "Let browsers send cookies and Authorization cross-origin: true|false [MVI_CORS_CREDENTIALS] "
+                 "(default false, as Daeploy)");
   app.add_option("--allow-origin", allow_origin, "Exact origins allowed by CORS, ';'-separated [MVI_ALLOW_ORIGIN]");
   app.add_option("--monitor-db", c.monitor_db, "Monitoring database file [MVI_MONITOR_DB] (default .mvi/<name>-monitor.db)");
   app.add_option("--monitor-limit", c.monitor_limit, "Monitoring retention per variable, e.g. 10000rows or 90days [MVI_MONITOR_LIMIT]");
@@ -287,12 +291,15 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
     return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
   };
   c.security.token = trim(c.security.token);
-  if (!cors_flag.empty()) {
+  for (auto [flag, target, name] : {std::tuple{&cors_flag, &c.security.cors, "--cors / MVI_ENABLE_CORS"},
+                                     std::tuple{&cors_credentials_flag, &c.security.cors_credentials,
+                                                "--cors-credentials / MVI_CORS_CREDENTIALS"}}) {
+    if (flag->empty()) continue;
     std::string v;
-    for (char ch : cors_flag) v += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (v == "1" || v == "true" || v == "yes" || v == "on") c.security.cors = true;
-    else if (v == "0" || v == "false" || v == "no" || v == "off") c.security.cors = false;
-    else return fail("--cors / MVI_ENABLE_CORS must be true or false, not '" + cors_flag + "'");
+    for (char ch : *flag) v += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (v == "1" || v == "true" || v == "yes" || v == "on") *target = true;
+    else if (v == "0" || v == "false" || v == "no" || v == "off") *target = false;
+    else return fail(std::string(name) + " must be true or false, not '" + *flag + "'");
   }
   std::stringstream origins(allow_origin);
   for (std::string o; std::getline(origins, o, ';');)

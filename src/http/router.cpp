@@ -2,6 +2,7 @@
 // Read-only after construction, so match() is thread-safe.
 #include "mvi/http/router.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include "mvi/http/message.hpp"
@@ -30,6 +31,12 @@ void Router::add(std::string method, const std::string& pattern, Id id) {
   for (auto& s : e.segments)
     if (s.size() >= 2 && s.front() == '{' && s.back() == '}') s = "{}";
   entries_.push_back(std::move(e));
+}
+
+void Router::add_mount(const std::string& prefix, Id id) {
+  std::string p = prefix;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  mounts_.push_back({p, split_raw(p), id});
 }
 
 Router::Match Router::match(std::string_view method, std::string_view path) const {
@@ -83,6 +90,23 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
       m.allow += e.method;
     }
   }
+  if (!path_matched)
+    for (const auto& mount : mounts_) {
+      if (segments.size() < mount.segments.size()) continue;
+      bool ok = true;
+      for (std::size_t i = 0; i < mount.segments.size() && ok; ++i) ok = mount.segments[i] == segments[i];
+      if (!ok) continue;
+      m.outcome = Outcome::found;
+      m.id = mount.id;
+      // the raw rest, so the app sees its own path as sent (it decodes, as WSGI and ASGI servers do)
+      std::size_t at = 0;  // past the prefix's segments in the raw path ("/d%61sh" is "/dash" too)
+      for (std::size_t i = 0; i < mount.segments.size(); ++i) {
+        auto next = path.find('/', at + 1);
+        at = next == std::string_view::npos ? path.size() : next;
+      }
+      m.capture = std::string(path.substr(at));
+      return m;
+    }
   m.outcome = path_matched ? Outcome::method_not_allowed : Outcome::not_found;
   return m;
 }

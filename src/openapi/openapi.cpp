@@ -206,7 +206,8 @@ json json_schema(const TypeDesc& t, json& components) {
     case Kind::any: return json::object();
     case Kind::str: return {{"type", "string"}};
     case Kind::int_: return {{"type", "integer"}};
-    case Kind::float_: return {{"type", "number"}};
+    case Kind::float_:
+    case Kind::number: return {{"type", "number"}};
     case Kind::bool_: return {{"type", "boolean"}};
     case Kind::none: return {{"type", "null"}};
     case Kind::bytes: return {{"type", "string"}, {"contentEncoding", "base64"}};
@@ -250,6 +251,12 @@ json json_schema(const TypeDesc& t, json& components) {
         json properties = json::object(), required = json::array();
         for (const auto& f : t.fields) {
           properties[f.name] = json_schema(f.type, components);
+          if (f.default_value) {
+            // a $ref cannot carry siblings in every tool: wrap it, as FastAPI does
+            json& p = properties[f.name];
+            if (p.contains("$ref")) p = {{"allOf", json::array({p})}};
+            p["default"] = *f.default_value;
+          }
           if (f.required) required.push_back(f.name);
         }
         json s = {{"title", name}, {"type", "object"}, {"properties", properties}, {"x-mvi-ref", t.ref}};
@@ -300,11 +307,13 @@ json build_document(const registry::Registry& registry, const std::vector<state:
   }
 
   for (const auto& ep : registry.entrypoints) {
+    if (!ep.include_in_schema) continue;
     json op;
-    op["operationId"] = ep.name;
+    op["operationId"] = ep.operation_id.empty() ? ep.name : ep.operation_id;
     op["summary"] = ep.summary.empty() ? title_case(ep.name) : ep.summary;
     if (!ep.description.empty()) op["description"] = ep.description;
-    op["tags"] = {"entrypoints"};
+    op["tags"] = ep.tags.empty() ? json{"entrypoints"} : json(ep.tags);
+    if (ep.deprecated) op["deprecated"] = true;
     json properties = json::object(), required = json::array();
     for (const auto& p : ep.params) {
       json s = json_schema(p.type, components);
@@ -323,8 +332,12 @@ json build_document(const registry::Registry& registry, const std::vector<state:
       op["requestBody"] = {{"required", !required.empty()}, {"content", {{"application/json", {{"schema", body}}}}}};
     }
     json responses = error_responses();
-    if (ep.status_code == 204) responses["204"] = {{"description", "Successful Response"}};
-    else responses[std::to_string(ep.status_code)] = json_response("Successful Response", json_schema(ep.returns, components));
+    const std::string success = ep.response_description.empty() ? "Successful Response" : ep.response_description;
+    if (ep.status_code == 204) responses["204"] = {{"description", success}};
+    else if (!ep.media_type.empty())
+      responses[std::to_string(ep.status_code)] = {
+          {"description", success}, {"content", {{ep.media_type, {{"schema", {{"type", "string"}}}}}}}};
+    else responses[std::to_string(ep.status_code)] = json_response(success, json_schema(ep.returns, components));
     op["responses"] = responses;
     std::string method = ep.method;
     for (auto& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

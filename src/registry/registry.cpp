@@ -50,6 +50,19 @@ Registry parse_registry(const json& j) {
       ep.is_async = bool_or(e, "is_async", false);
       ep.summary = str_or(e, "summary", "");
       ep.description = str_or(e, "description", "");
+      if (auto tags = e.find("tags"); tags != e.end() && tags->is_array())
+        for (const auto& tag : *tags)
+          if (tag.is_string()) ep.tags.push_back(tag.get<std::string>());
+      ep.deprecated = bool_or(e, "deprecated", false);
+      ep.include_in_schema = bool_or(e, "include_in_schema", true);
+      ep.operation_id = str_or(e, "operation_id", "");
+      ep.response_description = str_or(e, "response_description", "");
+      ep.media_type = str_or(e, "media_type", "");
+      ep.mount = str_or(e, "mount", "");
+      if (!ep.mount.empty() && (ep.mount.front() != '/' || ep.mount.size() < 2))
+        throw core::Error::load_failed("entrypoint '" + ep.name + "': bad mount prefix '" + ep.mount + "'");
+      if (!ep.media_type.empty() && ep.media_type != "text/plain" && ep.media_type != "text/html")
+        throw core::Error::load_failed("entrypoint '" + ep.name + "': unsupported media type '" + ep.media_type + "'");
       if (e.contains("params")) {
         for (const auto& p : e["params"]) {
           Param param;
@@ -64,6 +77,7 @@ Registry parse_registry(const json& j) {
       seal(ep);
       if (e.contains("returns") && !e["returns"].is_null())
         ep.returns = schema::parse_type_desc(e["returns"], "entrypoint '" + ep.name + "', return value");
+      ep.result_check = schema::with_nullable_floats(ep.returns);
       r.entrypoints.push_back(std::move(ep));
     }
   }
@@ -108,6 +122,7 @@ void seal(Entrypoint& ep) {
   for (const auto& p : ep.params) t.fields.push_back({p.name, p.type, p.required});
   t.needs_build = true;  // so the validator records a note per argument
   ep.arguments = std::move(t);
+  ep.result_check = schema::with_nullable_floats(ep.returns);
 }
 
 namespace {
@@ -137,7 +152,12 @@ bool validate_arguments(const Entrypoint& ep, json& args, std::string_view sourc
   // an array already.
   schema::BuildNote note;
   if (notes) note.children = std::move(*notes);
+  const std::size_t first_error = errors.size();
   const bool ok = schema::validate(ep.arguments, args, json::array({std::string(source)}), errors, notes ? &note : nullptr);
+  // A missing argument's input is null, as FastAPI reports a missing body field (an embedded one, the shape
+  // Daeploy declared every argument as); inside an argument it stays the object as sent, as pydantic's.
+  for (std::size_t i = first_error; i < errors.size(); ++i)
+    if (errors[i].type == "missing" && errors[i].loc.size() == 2) errors[i].input = nullptr;
   if (notes) {
     *notes = std::move(note.children);
     notes->resize(ep.params.size());

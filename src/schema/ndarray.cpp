@@ -154,8 +154,11 @@ bool pack_ndarray(const TypeDesc& t, json& v, const json& loc, Errors& errors, B
   if (dtype.empty()) dtype = has_float ? "float64" : has_int ? "int64" : has_bool ? "bool" : "float64";
   const DtypeInfo* info = find_dtype(dtype);
   if (!info) return true;  // a declared str/object/complex dtype: numpy converts the JSON values itself
+  // Daeploy's ArrayInput, not all numbers (strings, nulls, objects, a mix): numpy decides, as Daeploy's
+  // np.array(value) did — a str or object array, built from the JSON by the builder. Numbers stay packed.
+  if (has_other && t.any_elements && t.dtype.empty()) return true;
   if (has_other) {
-    // An undeclared dtype means numbers: a stray string or null is the client's mistake.
+    // Otherwise an undeclared dtype means numbers: a stray string or null is the client's mistake.
     const json* bad = &v;
     for (auto i : first_other) bad = &(*bad)[i];
     errors.push_back({"ndarray_type", at(loc, first_other),

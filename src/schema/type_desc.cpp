@@ -3,6 +3,7 @@
 
 #include "mvi/core/json.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "mvi/core/error.hpp"
@@ -21,7 +22,7 @@ const std::vector<std::pair<std::string, Kind>>& kinds() {
       {"time", Kind::time},       {"uuid", Kind::uuid},       {"list", Kind::list},
       {"dict", Kind::dict},       {"tuple", Kind::tuple},     {"union", Kind::union_},
       {"literal", Kind::literal}, {"enum", Kind::enum_},      {"object", Kind::object},
-      {"ndarray", Kind::ndarray}, {"dataframe", Kind::dataframe},
+      {"ndarray", Kind::ndarray}, {"dataframe", Kind::dataframe}, {"number", Kind::number},
   };
   return table;
 }
@@ -127,6 +128,7 @@ TypeDesc parse_type_desc(const json& j, const std::string& where) {
         if (field.name.empty()) throw fail("a field has no name");
         field.type = f.contains("type") ? parse_type_desc(f["type"], where + ", field '" + field.name + "'") : TypeDesc{};
         field.required = f.value("required", true);
+        if (auto d = f.find("default"); d != f.end()) field.default_value = *d;
         t.fields.push_back(std::move(field));
       }
       t.needs_build = true;
@@ -134,6 +136,7 @@ TypeDesc parse_type_desc(const json& j, const std::string& where) {
     }
     case Kind::ndarray: {
       t.dtype = str_or(j, "dtype");
+      t.any_elements = str_or(j, "elements") == "any";
       if (j.contains("shape") && j["shape"].is_array()) {
         t.has_shape = true;
         for (const auto& d : j["shape"]) t.shape.push_back(d.is_number_integer() ? d.get<std::int64_t>() : -1);
@@ -186,12 +189,17 @@ json to_json(const TypeDesc& t) {
       if (t.ref >= 0) j["ref"] = t.ref;
       j["construct"] = construct_name(t.construct);
       auto fields = json::array();
-      for (const auto& f : t.fields) fields.push_back({{"name", f.name}, {"type", to_json(f.type)}, {"required", f.required}});
+      for (const auto& f : t.fields) {
+        json field = {{"name", f.name}, {"type", to_json(f.type)}, {"required", f.required}};
+        if (f.default_value) field["default"] = *f.default_value;
+        fields.push_back(std::move(field));
+      }
       j["fields"] = std::move(fields);
       break;
     }
     case Kind::ndarray: {
       j["dtype"] = t.dtype.empty() ? json(nullptr) : json(t.dtype);
+      if (t.any_elements) j["elements"] = "any";
       if (t.has_shape) {
         auto shape = json::array();
         for (auto d : t.shape) shape.push_back(d < 0 ? json(nullptr) : json(d));
@@ -207,6 +215,34 @@ json to_json(const TypeDesc& t) {
     default: break;
   }
   return j;
+}
+
+namespace {
+
+TypeDesc nullable_floats(const TypeDesc& t, std::vector<int>& path) {
+  if (t.kind == Kind::float_ || t.kind == Kind::number) {
+    TypeDesc u;
+    u.kind = Kind::union_;
+    u.items = {t, scalar(Kind::none)};
+    return u;
+  }
+  TypeDesc out = t;
+  if (t.kind == Kind::object) {
+    if (t.ref >= 0 && std::find(path.begin(), path.end(), t.ref) != path.end()) return out;
+    path.push_back(t.ref);
+    for (auto& f : out.fields) f.type = nullable_floats(f.type, path);
+    path.pop_back();
+    return out;
+  }
+  for (auto& item : out.items) item = nullable_floats(item, path);
+  return out;
+}
+
+}  // namespace
+
+TypeDesc with_nullable_floats(const TypeDesc& t) {
+  std::vector<int> path;
+  return nullable_floats(t, path);
 }
 
 std::string display_name(const TypeDesc& t) {

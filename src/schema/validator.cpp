@@ -114,6 +114,21 @@ bool validate_float(json& v, const json& loc, Errors& errors) {
   return fail(errors, "float_type", loc, "Input should be a valid number", v);
 }
 
+// An int stays an int and a float a float; text is read as an int when it is one, else as a float.
+bool validate_number(json& v, const json& loc, Errors& errors) {
+  if (v.is_number()) return true;
+  if (v.is_boolean()) return validate_int(v, loc, errors);
+  if (v.is_string()) {
+    Errors ignored;
+    json as_int = v;
+    if (v.get_ref<const std::string&>().find_first_of(".eE") == std::string::npos &&
+        validate_int(as_int, loc, ignored))
+      return (v = std::move(as_int)), true;
+    return validate_float(v, loc, errors);
+  }
+  return fail(errors, "float_type", loc, "Input should be a valid number", v);
+}
+
 bool validate_bool(json& v, const json& loc, Errors& errors) {
   if (v.is_boolean()) return true;
   if (v.is_number()) {
@@ -175,6 +190,7 @@ bool exact_shape(Kind k, const json& v) {
     case Kind::str: return v.is_string();
     case Kind::int_: return v.is_number_integer();
     case Kind::float_: return v.is_number_float();
+    case Kind::number: return v.is_number();
     case Kind::bool_: return v.is_boolean();
     case Kind::none: return v.is_null();
     case Kind::list:
@@ -404,6 +420,7 @@ bool validate(const TypeDesc& t, json& v, const json& loc, Errors& errors, Build
       return fail(errors, "string_type", loc, "Input should be a valid string", v);
     case Kind::int_: return validate_int(v, loc, errors);
     case Kind::float_: return validate_float(v, loc, errors);
+    case Kind::number: return validate_number(v, loc, errors);
     case Kind::bool_: return validate_bool(v, loc, errors);
     case Kind::none:
       if (v.is_null()) return true;
@@ -460,6 +477,66 @@ bool validate(const TypeDesc& t, json& v, const json& loc, Errors& errors, Build
     case Kind::ndarray: return pack_ndarray(t, v, loc, errors, note);
     case Kind::dataframe: return validate_dataframe(t, v, loc, errors);
   }
+  return true;
+}
+
+namespace {
+
+bool shaped_by_encoder(const TypeDesc& t) {
+  if (t.kind == Kind::ndarray || t.kind == Kind::dataframe) return true;
+  for (const auto& i : t.items)
+    if (shaped_by_encoder(i)) return true;
+  // Objects are not followed: a recursive model would loop, and an array field in a model is rare enough to
+  // be checked like any other field (its JSON is a list).
+  return false;
+}
+
+void fill_defaults(const TypeDesc& t, json& v) {
+  switch (t.kind) {
+    case Kind::object: {
+      if (!v.is_object()) return;
+      json out = json::object();  // in declaration order, as a model serialises
+      for (const auto& f : t.fields) {
+        auto it = v.find(f.name);
+        if (it != v.end()) {
+          fill_defaults(f.type, *it);
+          out[f.name] = std::move(*it);
+        } else if (f.default_value) {
+          out[f.name] = *f.default_value;
+        }
+      }
+      v = std::move(out);
+      return;
+    }
+    case Kind::list:
+      if (v.is_array() && !t.items.empty())
+        for (auto& e : v) fill_defaults(t.items[0], e);
+      return;
+    case Kind::tuple:
+      if (v.is_array())
+        for (std::size_t i = 0; i < v.size() && i < t.items.size(); ++i) fill_defaults(t.items[i], v[i]);
+      return;
+    case Kind::dict:
+      if (v.is_object() && !t.items.empty())
+        for (auto& [k, e] : v.items()) fill_defaults(t.items[0], e);
+      return;
+    case Kind::union_:
+      // Optional[X] only: which option of another union matched is not known here.
+      if (!v.is_null() && t.items.size() == 2 && (t.items[0].kind == Kind::none || t.items[1].kind == Kind::none))
+        fill_defaults(t.items[t.items[0].kind == Kind::none ? 1 : 0], v);
+      return;
+    default: return;
+  }
+}
+
+}  // namespace
+
+bool result_is_checked(const TypeDesc& type) { return type.kind != Kind::any && !shaped_by_encoder(type); }
+
+bool validate_result(const TypeDesc& type, json& value, Errors& errors) {
+  if (!result_is_checked(type)) return true;
+  if (!validate(type, value, json::array({"response"}), errors)) return false;
+  fill_defaults(type, value);
   return true;
 }
 

@@ -1,6 +1,8 @@
 """CORS (SPEC §8, docs/operations.md "CORS"): off by default, so no Access-Control-* header whatever the Origin; when
-on, an exact-origin allowlist from MVI_ALLOW_ORIGIN (';'-separated): preflights answered 204 before auth, with
-Access-Control-Allow-Origin only for a listed origin, and Vary: Origin on every response to a request with an Origin.
+on, an exact-origin allowlist from MVI_ALLOW_ORIGIN (';'-separated) answered as Daeploy's FastAPI CORSMiddleware
+(allow_credentials False) answered: preflights 200 "OK" before auth, 400 "Disallowed CORS origin" for another origin,
+Access-Control-Allow-Origin only for a listed origin, no Allow-Credentials unless --cors-credentials, and Vary: Origin
+on every response to a request with an Origin.
 """
 
 from pathlib import Path
@@ -53,25 +55,34 @@ def test_cors_is_off_by_default(cors_off, origin):
     ):
         resp = one(cors_off, data)
         assert not cors_headers(resp), f"CORS is off, yet: {cors_headers(resp)}"
-    assert one(cors_off, preflight(origin)).status != 204
+    assert one(cors_off, preflight(origin)).status not in (200, 204)
 
 
 @pytest.mark.parametrize("origin", [A, B])
 def test_preflight_from_a_listed_origin(cors_on, origin):
     resp = one(cors_on, preflight(origin))
-    assert resp.status == 204 and resp.body == b"", resp
+    assert resp.status == 200 and resp.body == b"OK", resp  # Starlette's answer
     assert resp.header("Access-Control-Allow-Origin") == origin, resp
     assert "POST" in resp.header("Access-Control-Allow-Methods", ""), resp
     assert "content-type" in resp.header("Access-Control-Allow-Headers", "").lower(), resp
     assert "Origin" in resp.header("Vary", ""), resp
-    assert not resp.has("Content-Length") or resp.header("Content-Length") == "0", resp
+    assert not resp.has("Access-Control-Allow-Credentials"), resp  # Daeploy's allow_credentials=False
 
 
 @pytest.mark.parametrize("origin", [EVIL, "https://a.example.evil", "http://a.example", "https://A.example", "null", A + "/"])
-def test_preflight_from_another_origin_gets_nothing(cors_on, origin):
+def test_preflight_from_another_origin_is_400(cors_on, origin):
     resp = one(cors_on, preflight(origin))
-    assert not cors_headers(resp), f"origin {origin!r} got {cors_headers(resp)}"
+    assert resp.status == 400 and resp.body == b"Disallowed CORS origin", resp
+    assert not resp.has("Access-Control-Allow-Origin"), f"origin {origin!r} got {cors_headers(resp)}"
     assert "Origin" in resp.header("Vary", ""), resp
+
+
+@pytest.mark.parametrize("method, headers, failure", [
+    ("TRACE", "content-type", "method"), ("POST", "content-type, x-secret", "headers"),
+])
+def test_preflight_names_what_is_not_allowed(cors_on, method, headers, failure):
+    resp = one(cors_on, preflight(A, method=method, headers=headers))
+    assert resp.status == 400 and resp.body == f"Disallowed CORS {failure}".encode(), resp
 
 
 @pytest.mark.parametrize("origin", [A, B])
@@ -100,7 +111,7 @@ def test_preflight_is_answered_before_authentication(start_service):
         env={"MVI_ENABLE_CORS": "1", "MVI_ALLOW_ORIGIN": A},
     )
     resp = one(svc, preflight(A, headers="authorization, content-type"))
-    assert resp.status == 204 and resp.header("Access-Control-Allow-Origin") == A, resp
+    assert resp.status == 200 and resp.header("Access-Control-Allow-Origin") == A, resp
     assert "authorization" in resp.header("Access-Control-Allow-Headers", "").lower(), resp
     unauth = one(svc, post_json("/echo", {"n": 1}, [CLOSE, ("Origin", A)]))
     assert unauth.status == 401, unauth
@@ -111,4 +122,12 @@ def test_preflight_is_answered_before_authentication(start_service):
 def test_daeploy_cors_variables(start_service):
     svc = start_service(SERVICE, "--drain-delay", "0", env={"DAEPLOY_ENABLE_CORS": "true", "DAEPLOY_ALLOW_ORIGIN": B})
     resp = one(svc, preflight(B))
-    assert resp.status == 204 and resp.header("Access-Control-Allow-Origin") == B, resp
+    assert resp.status == 200 and resp.header("Access-Control-Allow-Origin") == B, resp
+
+
+def test_credentials_only_when_asked_for(start_service):
+    svc = start_service(SERVICE, "--drain-delay", "0", "--cors-credentials", "true",
+                        env={"MVI_ENABLE_CORS": "true", "MVI_ALLOW_ORIGIN": A})
+    assert one(svc, preflight(A)).header("Access-Control-Allow-Credentials") == "true"
+    simple = one(svc, post_json("/echo", {"n": 1}, [CLOSE, ("Origin", A)]))
+    assert simple.header("Access-Control-Allow-Credentials") == "true", simple

@@ -50,7 +50,8 @@ def test_bad_parameter_names(name):
 @pytest.mark.parametrize(
     "initial, new, expected",
     [
-        (5, "7", 7), (5, 2.0, 2), (1.5, 2, 2.0), (1.5, "2.25", 2.25),
+        # a numeric default without type= is "a number" (SPEC §2.1): kept as sent, text read as an int or a float
+        (5, "7", 7), (5, 2.0, 2.0), (5, 0.5, 0.5), (1.5, 2, 2), (1.5, "2.25", 2.25), (5, "2.0", 2.0), (5, True, 1),
         (True, "false", False), (False, "on", True), (True, 0, False), (False, "1", True), (True, "no", False),
         ("a", "b", "b"), ([1], [2, 3], [2, 3]), ({"a": 1}, {"b": None}, {"b": None}), (None, [1, "x"], [1, "x"]),
     ],
@@ -62,12 +63,23 @@ def test_set_parameter_lax_coercion(initial, new, expected):
     assert value == expected and type(value) is type(expected)
 
 
-@pytest.mark.parametrize("initial, bad", [(5, 1.5), (5, "five"), (1.5, "x"), (True, "maybe"), ("a", 5), (5, None)])
+@pytest.mark.parametrize("initial, bad", [(5, "five"), (1.5, "x"), (True, "maybe"), ("a", 5), (5, None), (5, [1])])
 def test_set_parameter_wrong_type_keeps_value(initial, bad):
     service.add_parameter("p", initial)
     with pytest.raises(ValueError, match="parameter 'p'"):
         service.set_parameter("p", bad)
     assert service.get_parameter("p") == initial
+
+
+@pytest.mark.parametrize("declared, new, expected", [(int, 2.0, 2), (float, 2, 2.0)])
+def test_an_explicit_numeric_type_stays_strict(declared, new, expected):
+    service.add_parameter("p", 5, type=declared)
+    service.set_parameter("p", new)
+    value = service.get_parameter("p")
+    assert value == expected and type(value) is declared
+    if declared is int:
+        with pytest.raises(ValueError, match="parameter 'p'"):
+            service.set_parameter("p", 0.5)
 
 
 def test_bool_parameter_is_not_int():

@@ -75,6 +75,8 @@ def test_export_format():
             {"name": "b", "type": {"kind": "str"}, "required": False, "default": "x"},
         ],
         "returns": {"kind": "list", "items": {"kind": "int"}},
+        "tags": [], "deprecated": False, "include_in_schema": True, "operation_id": "", "response_description": "",
+        "media_type": "",
     }
     assert two["name"] == "second" and two["is_async"] is True
     assert two["description"] == "explicit" and two["params"] == [] and two["returns"] == {"kind": "any"}
@@ -316,3 +318,139 @@ def test_lifespan_errors(decorator):
 
     with pytest.raises(TypeError, match="parameter 'x' has no default"):
         register(needs)
+
+
+# ---- FastAPI's route options (issue 15) ----
+
+
+def _exported(name):
+    return next(e for e in service._export()["entrypoints"] if e["name"] == name)
+
+
+def test_fastapi_route_options_are_exported():
+    class PlainTextResponse:  # matched by name: FastAPI's, Starlette's, or a look-alike
+        pass
+
+    @service.entrypoint(tags=["a", "b"], deprecated=True, include_in_schema=False, operation_id="op",
+                        response_description="text", response_class=PlainTextResponse)
+    def f() -> str:
+        return "x"
+
+    @service.entrypoint(response_class="HTMLResponse")
+    def g() -> str:
+        return "<p>"
+
+    e = _exported("f")
+    assert (e["tags"], e["deprecated"], e["include_in_schema"], e["operation_id"], e["response_description"],
+            e["media_type"]) == (["a", "b"], True, False, "op", "text", "text/plain")
+    assert _exported("g")["media_type"] == "text/html"
+
+
+def test_response_model_replaces_the_return_annotation_and_none_turns_checking_off():
+    @service.entrypoint(response_model=list[int])
+    def f() -> str:
+        return "x"
+
+    @service.entrypoint(response_model=None)
+    def g() -> int:
+        return 1
+
+    assert _exported("f")["returns"] == {"kind": "list", "items": {"kind": "int"}}
+    assert _exported("g")["returns"] == {"kind": "any"}
+
+
+def test_fastapi_options_without_meaning_are_accepted_with_one_warning(caplog):
+    with caplog.at_level("WARNING", logger="mvi.service"):
+        @service.entrypoint(name="route", dependencies=[], response_model_exclude_none=True)
+        def f():
+            return 1
+
+    assert [r.getMessage() for r in caplog.records] == [
+        "entrypoint 'f': FastAPI option(s) dependencies, name, response_model_exclude_none have no effect under "
+        "mvi-runtime and are ignored"]
+
+
+@pytest.mark.parametrize("options, error, match", [
+    ({"response_class": object}, ValueError, "response_class .* is not supported"),
+    ({"tags": "a"}, TypeError, "tags must be a list of str"),
+    ({"deprecated": 1}, TypeError, "deprecated must be True or False"),
+    ({"operation_id": 3}, TypeError, "operation_id must be a str"),
+    ({"response_model": complex}, TypeError, "response_model has unsupported type annotation complex"),
+    ({"respnse_model": int}, TypeError, "unknown option"),  # a typo is still an error
+])
+def test_bad_route_options_are_errors_naming_the_function(options, error, match):
+    with pytest.raises(error, match=match):
+        @service.entrypoint(**options)
+        def f():
+            return 1
+
+
+# ---- service.app.mount (issue 15) ----
+
+
+def _wsgi(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"{environ['SCRIPT_NAME']}|{environ['PATH_INFO']}|{environ['QUERY_STRING']}|".encode(),
+            environ["wsgi.input"].read()]
+
+
+def _request(path, body=b"", query=""):
+    import base64
+    return {"method": "POST", "path": path, "root_path": "/w", "query": query, "http_version": "1.1",
+            "headers": [["Host", "h:8000"], ["Content-Type", "text/plain"]], "body": base64.b64encode(body).decode()}
+
+
+def test_a_mounted_wsgi_app_is_a_hidden_entrypoint_called_with_the_request():
+    service.app.mount("/w/", _wsgi)
+    e = _exported("mount:/w")
+    assert (e["mount"], e["include_in_schema"], e["is_async"]) == ("/w", False, False)
+    answer = e["function"](_request("/a%20b", b"data", "x=1"))
+    assert answer == {"status": 200, "headers": [["Content-Type", "text/plain"]], "body": b"/w|/a b|x=1|data"}
+
+
+def test_wsgi_middleware_and_dash_are_unwrapped_and_asgi_apps_are_awaited():
+    class WSGIMiddleware:  # Starlette's, matched by name
+        def __init__(self, app):
+            self.app = app
+
+    class Dash:  # not callable; its Flask server is
+        server = staticmethod(_wsgi)
+
+    async def asgi(scope, receive, send):
+        body = (await receive())["body"]
+        await send({"type": "http.response.start", "status": 202, "headers": [(b"x-k", b"v")]})
+        await send({"type": "http.response.body", "body": scope["path"].encode() + body})
+
+    service.app.mount("/m", WSGIMiddleware(_wsgi))
+    service.app.mount("/d", Dash())
+    service.app.mount("/a", asgi)
+    assert _exported("mount:/m")["function"](_request("/x"))["body"] == b"/w|/x||"
+    assert _exported("mount:/d")["function"](_request(""))["status"] == 200
+    a = _exported("mount:/a")
+    assert a["is_async"] is True
+    assert asyncio.run(a["function"](_request("/p/q", b"!"))) == {"status": 202, "headers": [["x-k", "v"]],
+                                                                  "body": b"/p/q!"}
+
+
+@pytest.mark.parametrize("path, match", [
+    ("dash", "must be like"), ("/a b", "must be like"), ("/health", "built-in route"), ("/hello", "is an entrypoint"),
+    ("/w", "already mounted"), ("/w/inner", "overlaps"),
+])
+def test_bad_mounts_are_errors(path, match):
+    @service.entrypoint
+    def hello() -> str:
+        return "hi"
+
+    service.app.mount("/w", _wsgi)
+    with pytest.raises(ValueError, match=match):
+        service.app.mount(path, _wsgi)
+
+
+def test_an_entrypoint_cannot_take_a_mounted_path_and_a_non_app_is_refused():
+    service.app.mount("/dash", _wsgi)
+    with pytest.raises(ValueError, match="app is mounted"):
+        @service.entrypoint
+        def dash():
+            return 1
+    with pytest.raises(TypeError, match="not a WSGI or ASGI app"):
+        service.app.mount("/x", object())

@@ -156,12 +156,13 @@ class Outer:
 
 INNER = {"kind": "object", "name": "Inner", "ref": 1, "construct": "dataclass", "description": "Where it is.",
          "fields": [{"name": "z", "type": FLOAT, "required": True},
-                    {"name": "label", "type": {"kind": "union", "options": [STR, NONE]}, "required": False}]}
+                    {"name": "label", "type": {"kind": "union", "options": [STR, NONE]}, "required": False,
+                     "default": None}]}
 OUTER = {"kind": "object", "name": "Outer", "ref": 0, "construct": "dataclass", "fields": [
     {"name": "x", "type": INT, "required": True},
     {"name": "inner", "type": {"kind": "union", "options": [INNER, NONE]}, "required": True},
-    {"name": "tags", "type": {"kind": "list", "items": STR}, "required": False},
-    {"name": "y", "type": INT, "required": False},
+    {"name": "tags", "type": {"kind": "list", "items": STR}, "required": False},  # a default_factory: no default
+    {"name": "y", "type": INT, "required": False, "default": 0},
 ]}
 
 
@@ -258,16 +259,17 @@ def test_describe_pydantic_v1_model():
     assert desc == {"kind": "object", "name": "User", "ref": 0, "construct": "pydantic", "description": "A user.",
                     "fields": [
         {"name": "userName", "type": STR, "required": True},
-        {"name": "age", "type": {"kind": "union", "options": [INT, NONE]}, "required": False},
-        {"name": "score", "type": {"kind": "union", "options": [FLOAT, NONE]}, "required": False},  # `= None`
+        {"name": "age", "type": {"kind": "union", "options": [INT, NONE]}, "required": False, "default": None},
+        {"name": "score", "type": {"kind": "union", "options": [FLOAT, NONE]}, "required": False,
+         "default": None},  # `= None`
         {"name": "color", "type": {"kind": "enum", "name": "Color", "ref": 1, "values": ["red", "green"]},
-         "required": False},
+         "required": False, "default": "red"},
         {"name": "address", "type": {"kind": "object", "name": "Address", "ref": 2, "construct": "pydantic",
                                      "fields": [{"name": "city", "type": STR, "required": True}]},
          "required": True},
         # types mvi cannot describe are left to pydantic, which validates them when the model is built
-        {"name": "nick", "type": ANY, "required": False},
-        {"name": "extra", "type": ANY, "required": False},
+        {"name": "nick", "type": ANY, "required": False, "default": "x"},
+        {"name": "extra", "type": ANY, "required": False, "default": {}},
     ]}
     assert ctx.classes == [User, Color, Address]
 
@@ -350,7 +352,7 @@ def test_describe_numpy_and_pandas(annotation, expected):
 def test_daeploy_types_describe_as_ndarray_and_dataframe():
     from mvi.types import ArrayInput, ArrayOutput, DataFrameInput, DataFrameOutput
 
-    assert describe(ArrayInput) == describe(ArrayOutput) == ND
+    assert describe(ArrayInput) == describe(ArrayOutput) == dict(ND, elements="any")  # any JSON array, as Daeploy
     assert describe(DataFrameInput) == describe(DataFrameOutput) == {"kind": "dataframe", "columns": None}
     assert issubclass(ArrayInput, np.ndarray) and issubclass(DataFrameOutput, pd.DataFrame)
     assert ArrayInput.__module__ == "mvi.types" and ArrayInput.__qualname__ == "ArrayInput"

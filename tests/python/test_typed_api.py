@@ -79,7 +79,9 @@ def test_entrypoint_options_are_keyword_only_and_typed_alike_everywhere():
     implementation = inspect.signature(Service.entrypoint)
     wanted = {name: p.default for name, p in implementation.parameters.items() if p.kind is p.KEYWORD_ONLY}
     assert wanted == ENTRYPOINT_DEFAULTS
-    assert list(wanted) == ["method", "monitor", "disable_http_logs", "status_code", "summary", "description"]
+    assert list(wanted) == ["method", "monitor", "disable_http_logs", "status_code", "summary", "description",
+                            "response_model", "tags", "response_description", "deprecated", "include_in_schema",
+                            "operation_id", "response_class"]
     for function in [Service.entrypoint, *typing.get_overloads(Service.entrypoint)]:
         params = inspect.signature(function).parameters
         assert {n: p.default for n, p in params.items() if p.kind is p.KEYWORD_ONLY} == wanted
@@ -102,7 +104,8 @@ def test_unknown_options_still_name_the_function_in_both_forms():
     def f():
         pass
 
-    allowed = "allowed: method, monitor, disable_http_logs, status_code, summary, description"
+    allowed = ("allowed: method, monitor, disable_http_logs, status_code, summary, description, response_model, "
+               "tags, response_description, deprecated, include_in_schema, operation_id, response_class")
     for register in (lambda: service.entrypoint(methdo="GET")(f), lambda: service.entrypoint(f, methdo="GET")):
         with pytest.raises(TypeError) as info:
             register()

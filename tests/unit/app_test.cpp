@@ -662,7 +662,7 @@ TEST_F(AppTest, EntrypointValidationErrorIs422InFastApiShape) {
   EXPECT_EQ(detail[0]["type"], "missing");
   EXPECT_EQ(detail[0]["loc"], json::array({"body", "name"}));
   EXPECT_EQ(detail[0]["msg"], "Field required");
-  EXPECT_EQ(detail[0]["input"], (json{{"times", "x"}}));
+  EXPECT_TRUE(detail[0]["input"].is_null());  // FastAPI's input for a missing body field
   EXPECT_EQ(detail[1]["type"], "int_parsing");
   EXPECT_EQ(detail[1]["loc"], json::array({"body", "times"}));
   EXPECT_EQ(detail[1]["input"], "x");

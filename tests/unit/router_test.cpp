@@ -6,6 +6,8 @@
 
 #include <ostream>
 #include <string>
+#include <tuple>
+#include <vector>
 
 namespace mvi::http {
 namespace {
@@ -295,6 +297,24 @@ TEST(RouterTable, CaptureIsTheMiddleSegmentWhenThePatternSaysSo) {
   EXPECT_EQ(m.id, 7);
   EXPECT_EQ(m.capture, "42");
   EXPECT_EQ(r.match("GET", "/items/42").outcome, Outcome::not_found);
+}
+
+
+TEST(RouterMount, EveryMethodAtAndBelowThePrefixWithTheRawRest) {
+  Router r("/svc");
+  r.add("POST", "/hello", 1);
+  r.add_mount("/dash", 7);
+  for (auto [method, path, rest] : std::vector<std::tuple<const char*, const char*, const char*>>{
+           {"GET", "/dash", ""}, {"GET", "/dash/", "/"}, {"POST", "/dash/_dash-update", "/_dash-update"},
+           {"DELETE", "/svc/dash/a%20b/c.js", "/a%20b/c.js"}, {"GET", "/d%61sh/x", "/x"}}) {
+    auto m = r.match(method, path);
+    EXPECT_EQ(m.outcome, Router::Outcome::found) << path;
+    EXPECT_EQ(m.id, 7) << path;
+    EXPECT_EQ(m.capture, rest) << path;
+  }
+  EXPECT_EQ(r.match("GET", "/dashboard").outcome, Router::Outcome::not_found);  // a prefix of a segment is not one
+  EXPECT_EQ(r.match("GET", "/hello").outcome, Router::Outcome::method_not_allowed);  // other routes come first
+  EXPECT_EQ(r.match("GET", "/dash/..").outcome, Router::Outcome::bad_path);
 }
 
 }  // namespace

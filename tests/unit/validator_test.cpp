@@ -210,6 +210,78 @@ TEST(Validate, UnionFailureLeavesTheInputUntouched) {
   EXPECT_EQ(value, json::array({"1", "x"}));
 }
 
+// ---- validate_result: return annotations as response models ----
+
+json model_of(json fields) {
+  return {{"kind", "object"}, {"name", "Out"}, {"ref", 0}, {"construct", "pydantic"}, {"fields", std::move(fields)}};
+}
+
+TEST(ValidateResult, CoercesDropsUndeclaredKeysAndFillsDefaultsInDeclarationOrder) {
+  TypeDesc t = with_nullable_floats(parse_type_desc(
+      list_of(model_of({{{"name", "name"}, {"type", kStr}, {"required", true}},
+                        {{"name", "role"}, {"type", kStr}, {"required", false}, {"default", "viewer"}},
+                        {{"name", "score"}, {"type", kFloat}, {"required", false}}})),
+      "t"));
+  json v = json::parse(R"([{"password": "s3cret", "score": 2, "name": "ada"}, {"name": "bo", "role": "admin"}])");
+  Errors errors;
+  ASSERT_TRUE(validate_result(t, v, errors));
+  EXPECT_EQ(v.dump(), R"([{"name":"ada","role":"viewer","score":2.0},{"name":"bo","role":"admin"}])");
+}
+
+TEST(ValidateResult, AMismatchIsReportedUnderResponse) {
+  TypeDesc t = parse_type_desc(kInt, "t");
+  json ok = "10";
+  Errors errors;
+  EXPECT_TRUE(validate_result(t, ok, errors));
+  EXPECT_EQ(ok, 10);
+  json bad = "ten";
+  EXPECT_FALSE(validate_result(t, bad, errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].loc, json::array({"response"}));
+  EXPECT_EQ(errors[0].type, "int_parsing");
+}
+
+TEST(ValidateResult, NullStandsForANonFiniteFloatEverywhere) {
+  TypeDesc t = with_nullable_floats(parse_type_desc(dict_of(list_of(kFloat)), "t"));
+  json v = json::parse(R"({"a": [1, null, 2.5]})");
+  Errors errors;
+  EXPECT_TRUE(validate_result(t, v, errors)) << (errors.empty() ? "" : errors[0].msg);
+  EXPECT_EQ(v.dump(), R"({"a":[1.0,null,2.5]})");
+  TypeDesc strict = parse_type_desc(kFloat, "t");  // only with_nullable_floats widens it
+  json null_value = nullptr;
+  EXPECT_FALSE(validate_result(strict, null_value, errors));
+}
+
+TEST(ValidateResult, ArraysAndFramesTheEncoderShapesAreNotChecked) {
+  json ndarray = {{"kind", "ndarray"}, {"dtype", "float64"}};
+  for (const json& type : {ndarray, dict_of(ndarray), json{{"kind", "dataframe"}}, kAny}) {
+    TypeDesc t = parse_type_desc(type, "t");
+    EXPECT_FALSE(result_is_checked(t)) << type.dump();
+    json v = "anything";
+    Errors errors;
+    EXPECT_TRUE(validate_result(t, v, errors));
+    EXPECT_EQ(v, "anything");
+  }
+  EXPECT_TRUE(result_is_checked(parse_type_desc(list_of(kInt), "t")));
+}
+
+TEST(ValidateNumber, KeepsIntsAndFloatsAsSent) {
+  TypeDesc t = parse_type_desc(json{{"kind", "number"}}, "t");
+  for (const auto& [in, out] : std::vector<std::pair<json, std::string>>{
+           {json(3), "3"}, {json(0.5), "0.5"}, {json("7"), "7"}, {json("2.0"), "2.0"}, {json("1e3"), "1000.0"},
+           {json(true), "1"}}) {
+    json v = in;
+    Errors errors;
+    ASSERT_TRUE(validate(t, v, json::array(), errors)) << in.dump();
+    EXPECT_EQ(v.dump(), out) << in.dump();
+  }
+  for (const json& bad : {json("five"), json::array(), json(nullptr)}) {
+    json v = bad;
+    Errors errors;
+    EXPECT_FALSE(validate(t, v, json::array(), errors)) << bad.dump();
+  }
+}
+
 TEST(ValidationErrorJson, HasTheFastApiShape) {
   ValidationError e{"int_parsing", json::array({"body", "n"}), "msg", "abc"};
   EXPECT_EQ(e.to_json(), (json{{"type", "int_parsing"}, {"loc", {"body", "n"}}, {"msg", "msg"}, {"input", "abc"}}));

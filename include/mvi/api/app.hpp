@@ -106,7 +106,9 @@ class App {
   void on_bare_parameter_post(const ContextPtr& ctx, const Match& m);
   void get_parameter(const ContextPtr& ctx, const std::string& name, bool bare);
   void post_parameter(const ContextPtr& ctx, const std::string& name, bool bare);
-  void apply_parameter(const ContextPtr& ctx, const std::string& name, bool bare, nlohmann::ordered_json value);
+  // `key`: the body's key the value came in (the name, or Daeploy's "value"), where a 422 points.
+  void apply_parameter(const ContextPtr& ctx, const std::string& name, bool bare, const std::string& key,
+                       nlohmann::ordered_json value);
   void on_notifications(const ContextPtr& ctx, const Match& m);         // notifications.cpp
   void on_notifications_clear(const ContextPtr& ctx, const Match& m);
   void on_notification_stream(const ContextPtr& ctx, const Match& m);
@@ -123,6 +125,8 @@ class App {
   void on_login_page(const ContextPtr& ctx, const Match& m);
   void on_login(const ContextPtr& ctx, const Match& m);
   void on_entrypoint(const ContextPtr& ctx, const registry::Entrypoint& ep, exec::Invoker& invoker);  // entrypoints.cpp
+  void on_mount(const ContextPtr& ctx, const registry::Entrypoint& ep, exec::Invoker& invoker,
+                const std::string& rest);  // mounts.cpp
 
   bool authorized(const http::Request& req) const;
   http::Response unauthorized(const http::Request& req, const Match& match) const;

@@ -32,6 +32,7 @@ struct Security {
   std::string token;                  // empty: no authentication
   bool cors = false;
   std::vector<std::string> cors_origins;  // exact origins allowed when cors is on
+  bool cors_credentials = false;          // Access-Control-Allow-Credentials (Daeploy's setting: off)
 };
 
 struct Config {

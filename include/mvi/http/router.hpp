@@ -28,6 +28,10 @@ class Router {
   // pattern: "/health/live", "/parameters/{name}". At most one capture segment.
   void add(std::string method, const std::string& pattern, Id id);
 
+  // A mounted app (service.app.mount): every method on `prefix` ("/dash") and below it, when no other route
+  // has the path. The capture is the raw rest of the path after the prefix ("", "/", "/assets/x.js").
+  void add_mount(const std::string& prefix, Id id);
+
   // HEAD matches GET routes. Percent-escapes in segments are decoded; a decoded segment that
   // holds '/', '\\' or NUL, or a "." / ".." segment, is a bad_path.
   Match match(std::string_view method, std::string_view path) const;
@@ -38,8 +42,14 @@ class Router {
     std::vector<std::string> segments;  // "{}" marks the capture
     Id id;
   };
+  struct Mount {
+    std::string prefix;                 // raw, no trailing slash
+    std::vector<std::string> segments;  // the prefix's
+    Id id;
+  };
   std::string root_path_;
   std::vector<Entry> entries_;
+  std::vector<Mount> mounts_;
 };
 
 }  // namespace mvi::http

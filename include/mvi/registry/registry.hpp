@@ -32,8 +32,23 @@ struct Entrypoint {
   bool is_async = false;
   std::string summary;
   std::string description;
+  // FastAPI's route options that mean something here (python-api.md): OpenAPI tags (empty: "entrypoints"),
+  // deprecated, hidden from the document, the operation id (empty: the name), the success response's text,
+  // and a text media type ("text/plain", "text/html") the str result is sent as instead of JSON.
+  std::vector<std::string> tags;
+  bool deprecated = false;
+  bool include_in_schema = true;
+  std::string operation_id;
+  std::string response_description;
+  std::string media_type;
+  // service.app.mount(): the prefix ("/dash") a WSGI/ASGI app is served under; the function takes the request
+  // as plain data. Empty for an entrypoint.
+  std::string mount;
   std::vector<Param> params;
   schema::TypeDesc returns;
+  // What a result is checked against (schema::validate_result): `returns` with every float also taking null,
+  // because the encoder already turned NaN and infinities into null. Set by parse_registry and seal().
+  schema::TypeDesc result_check;
   // The arguments as one object type (a TypedDict of the params, in order): what validate_arguments
   // checks a body against, with the validator's own object rules. Set by parse_registry, or by
   // seal() for an Entrypoint built by hand.

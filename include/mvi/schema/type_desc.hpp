@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,8 +12,9 @@
 
 namespace mvi::schema {
 
+// `number`: an int or a float, kept as sent (a parameter declared with a numeric default and no type=, SPEC §2.1).
 enum class Kind {
-  any, str, int_, float_, bool_, none, bytes, datetime, date, time, uuid,
+  any, str, int_, float_, number, bool_, none, bytes, datetime, date, time, uuid,
   list, dict, tuple, union_, literal, enum_, object, ndarray, dataframe,
 };
 
@@ -35,6 +37,7 @@ struct TypeDesc {
   std::string dtype;                                // ndarray: numpy dtype name, "" = inferred
   bool has_shape = false;                           // ndarray
   std::vector<std::int64_t> shape;                  // ndarray: -1 = any length
+  bool any_elements = false;                        // ndarray: Daeploy's ArrayInput, any JSON array numpy takes
   std::vector<std::string> columns;                 // dataframe: required columns
   // Whether building the Python value needs more than plain JSON → Python conversion.
   bool needs_build = false;
@@ -44,6 +47,9 @@ struct Field {
   std::string name;
   TypeDesc type;
   bool required = true;
+  // The default as JSON, when it has one that converts (a default_factory has none): OpenAPI shows it, and a
+  // result missing the field gets it, as a response model fills it in.
+  std::optional<nlohmann::ordered_json> default_value;
 };
 
 inline TypeDesc scalar(Kind kind) {
@@ -61,5 +67,10 @@ nlohmann::ordered_json to_json(const TypeDesc& t);
 
 // A short human name such as "list[int]" for messages.
 std::string display_name(const TypeDesc& t);
+
+// `t` with every float (and number) also accepting null, inside containers and objects too: the shape of a result
+// after the encoder turned NaN and infinities into null. Object fields are followed once per class (a recursive
+// model stops at its second appearance on a path).
+TypeDesc with_nullable_floats(const TypeDesc& t);
 
 }  // namespace mvi::schema

@@ -52,6 +52,16 @@ struct BuildNote {
 bool validate(const TypeDesc& type, nlohmann::ordered_json& value, const nlohmann::ordered_json& loc, Errors& errors,
               BuildNote* note = nullptr);
 
+// A function's result against its return annotation, as a FastAPI response model checks it: coerced in place
+// with the same lax rules ("10" for an int is 10), keys a model or dataclass does not declare dropped, fields
+// missing from a result given their default (objects, and inside lists, tuples, dicts and Optional). Results the
+// encoder shapes itself (an ndarray or a DataFrame anywhere in the type) and `any` pass unchecked. On failure
+// appends errors under loc ["response", ...] and returns false (the value is then partially coerced).
+bool validate_result(const TypeDesc& type, nlohmann::ordered_json& value, Errors& errors);
+
+// Whether validate_result checks anything for `type` (false: it returns true at once).
+bool result_is_checked(const TypeDesc& type);
+
 // {"detail": [ ... ]} for a 422 response.
 nlohmann::ordered_json errors_body(const Errors& errors);
 

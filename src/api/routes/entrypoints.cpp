@@ -5,18 +5,36 @@
 #include "../app_internal.hpp"
 #include "mvi/api/fast_body.hpp"
 #include "mvi/api/json_body.hpp"
+#include "mvi/logs/log.hpp"
 #include "mvi/schema/validator.hpp"
 
 namespace mvi::api {
+namespace {
+
+// A result that does not fit its response model is the service's bug, not the client's: 500, and the log says
+// what did not fit (FastAPI's ResponseValidationError).
+void log_result_mismatch(const std::string& entrypoint, const std::string& request_id, const schema::TypeDesc& returns,
+                         const schema::Errors& errors) {
+  logs::Record rec;
+  rec.level = logs::Level::error;
+  rec.logger = "mvi.entrypoint";
+  rec.entrypoint = entrypoint;
+  rec.request_id = request_id;
+  rec.message = fmt::format("entrypoint '{}' returned a value that does not fit its return annotation {}:",
+                            entrypoint, schema::display_name(returns));
+  for (const auto& e : errors) {
+    std::string where;
+    for (const auto& part : e.loc) where += (where.empty() ? "" : ".") + (part.is_string() ? part.get<std::string>() : part.dump());
+    fmt::format_to(std::back_inserter(rec.message), " {}: {} (got {});", where, e.msg, dump_json(e.input).substr(0, 200));
+  }
+  rec.message.pop_back();
+  logs::emit(std::move(rec));
+}
+
+}  // namespace
 
 void App::on_entrypoint(const ContextPtr& ctx, const registry::Entrypoint& ep, exec::Invoker& invoker) {
-  ctx->access_log = !ep.disable_http_logs;
-  ctx->entrypoint = ep.name;
-  ctx->entrypoint_index = ep.index;
   const auto& req = ctx->request;
-  auto state = deps_.lifecycle.state();
-  if (state != core::LifeState::running && state != core::LifeState::stopping)
-    return finish(ctx, unavailable("Service is not running"));
 
   json args;
   std::vector<schema::BuildNote> notes;
@@ -65,44 +83,43 @@ void App::on_entrypoint(const ContextPtr& ctx, const registry::Entrypoint& ep, e
   if (req.cancel && ep.is_async) req.cancel->request_watch();
   exec::Call call{ep.index, ep.name, std::move(args), std::move(notes), req.request_id, req.cancel, nullptr, {}};
   std::string monitored_name = monitored ? ep.name : std::string();
-  bool accepted = invoker.submit(std::move(call), [this, ctx, generation, status_code, monitored_name,
+  // The return annotation (or response_model=) is a response model: checked here, outside the GIL.
+  const schema::TypeDesc* returns = schema::result_is_checked(ep.returns) ? &ep.result_check : nullptr;
+  const schema::TypeDesc* declared = &ep.returns;  // named in the log
+  const std::string* media_type = ep.media_type.empty() ? nullptr : &ep.media_type;  // the registry outlives calls
+  bool accepted = invoker.submit(std::move(call), [this, ctx, generation, status_code, monitored_name, returns,
+                                                   declared, media_type,
                                                    sent = std::move(sent)](exec::CallResult r) mutable {
     Response resp;
+    schema::Errors result_errors;
+    if (r.outcome == exec::Outcome::ok && returns && !schema::validate_result(*returns, r.value, result_errors)) {
+      log_result_mismatch(ctx->entrypoint, ctx->request.request_id, *declared, result_errors);
+      r.outcome = exec::Outcome::exception;
+    }
+    if (r.outcome == exec::Outcome::ok && media_type && !r.value.is_string()) {
+      // PlainTextResponse/HTMLResponse send a str; anything else is the service's bug, as in FastAPI
+      log_result_mismatch(ctx->entrypoint, ctx->request.request_id, schema::scalar(schema::Kind::str),
+                          {{"string_type", json::array({"response"}), "a " + *media_type + " response needs a str",
+                            r.value}});
+      r.outcome = exec::Outcome::exception;
+    }
     switch (r.outcome) {
       case exec::Outcome::ok:
         if (!monitored_name.empty()) {
           deps_.monitor->record(monitored_name + "_request", std::move(sent));
           deps_.monitor->record(monitored_name + "_response", r.value);
         }
-        resp = Response::json(status_code, r.value);
+        if (media_type) {
+          resp.status = status_code;
+          resp.content_type = *media_type + "; charset=utf-8";
+          resp.body = r.value.get<std::string>();
+        } else {
+          resp = Response::json(status_code, r.value);
+        }
         if (status_code == 204 || status_code == 304) resp.body.clear();
         break;
-      case exec::Outcome::http_error:
-        resp = Response::json(r.raised.status, json{{"detail", r.value}});
-        if (r.raised.status == 204 || r.raised.status == 304) resp.body.clear();
-        for (auto& [k, v] : r.raised.headers) resp.set_header(k, v);
-        break;
-      case exec::Outcome::invalid:
-        resp = Response::json(422, json{{"detail", r.value}});
-        break;
-      case exec::Outcome::exception:
-        resp = Response::json(500, json{{"detail", "Internal Server Error"}, {"request_id", ctx->request.request_id}});
-        break;
-      case exec::Outcome::unavailable:
-        resp = unavailable("Service is shutting down");
-        break;
-      case exec::Outcome::worker_lost:
-        // Isolated mode: the worker process died with the call in it (the cause is in the log).
-        resp = Response::json(502, json{{"detail", "The worker process running this call died: " + r.error},
-                                        {"request_id", ctx->request.request_id}});
-        break;
-      case exec::Outcome::timed_out:
-        resp = Response::json(504, json{{"detail", r.error}, {"request_id", ctx->request.request_id}});
-        break;
-      case exec::Outcome::cancelled:
-        // Nobody reads this answer: the client left, or was answered 504. 499 (nginx's "client closed
-        // request") marks it in the access log and in /metrics.
-        resp = Response::error(detail::kClientClosedRequest, "Client closed the request");
+      default:
+        resp = detail::failed_call(r, ctx->request.request_id);
         break;
     }
     resp.set_header("X-Parameters-Generation", std::to_string(r.generation.value_or(generation)));

@@ -36,10 +36,12 @@ void App::post_parameter(const ContextPtr& ctx, const std::string& name, bool ba
   json& body = *parsed.value;
   // Seed 000 posts {"<name>": value}; Daeploy posts {"value": value}.
   json value;
+  std::string key = name;
   if (body.is_object() && body.contains(name)) {
     value = std::move(body[name]);
   } else if (body.is_object() && body.contains("value")) {
     value = std::move(body["value"]);
+    key = "value";
   } else {
     schema::Errors errors{{"missing", json::array({"body", name}), "Field required", body}};
     return finish(ctx, Response::json(422, schema::errors_body(errors)));
@@ -47,12 +49,18 @@ void App::post_parameter(const ContextPtr& ctx, const std::string& name, bool ba
   // A state backend may wait (a disk, a network): the change runs off the I/O thread, in order.
   if (deps_.state_writes)
     return deps_.state_writes->post(
-        [this, ctx, name, bare, value = std::move(value)]() mutable { apply_parameter(ctx, name, bare, std::move(value)); });
-  apply_parameter(ctx, name, bare, std::move(value));
+        [this, ctx, name, bare, key, value = std::move(value)]() mutable {
+          apply_parameter(ctx, name, bare, key, std::move(value));
+        });
+  apply_parameter(ctx, name, bare, key, std::move(value));
 }
 
-void App::apply_parameter(const ContextPtr& ctx, const std::string& name, bool bare, json value) {
+void App::apply_parameter(const ContextPtr& ctx, const std::string& name, bool bare, const std::string& key,
+                          json value) {
   auto result = deps_.parameters.set(name, std::move(value));
+  if (result.status == state::SetStatus::invalid && key != name)
+    for (auto& e : result.errors)  // ["body", name, ...] -> ["body", "value", ...]: where the client put it
+      if (e.loc.is_array() && e.loc.size() >= 2 && e.loc[1] == name) e.loc[1] = key;
   switch (result.status) {
     case state::SetStatus::not_found:
       return finish(ctx, Response::error(404, "Parameter '" + name + "' not found"));

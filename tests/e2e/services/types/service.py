@@ -15,7 +15,7 @@ import pandas as pd
 import pydantic
 
 from mvi import service
-from mvi.types import NDArray
+from mvi.types import ArrayInput, NDArray
 
 service.add_parameter("threshold", 0.5, description="An unused float parameter (typed in the OpenAPI document)")
 service.add_parameter("labels", ["a", "b"], expose=False)
@@ -257,6 +257,11 @@ def array_echo(a):
 
 @service.entrypoint
 def echo_array(a: np.ndarray) -> dict:
+    return array_echo(a)
+
+
+@service.entrypoint
+def echo_any_array(a: ArrayInput) -> dict:
     return array_echo(a)
 
 
