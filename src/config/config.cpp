@@ -306,6 +306,13 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
     if (auto t = trim(o); !t.empty()) c.security.cors_origins.push_back(t);
   for (auto& ch : c.log_level) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   for (auto& ch : c.log_format) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (c.root_path.empty()) {
+    // Deployed by a Daeploy manager (its variables for a service container): Daeploy's own service derived
+    // its root path from them, and its proxy serves it there (SPEC §2.3, issue 15).
+    auto daeploy_name = env("daeploy.name"), daeploy_version = env("daeploy.version");
+    if (daeploy_name && daeploy_version && !daeploy_name->empty() && !daeploy_version->empty())
+      c.root_path = "/services/" + *daeploy_name + "_" + *daeploy_version;
+  }
   c.root_path = normalise_root_path(c.root_path);
   if (c.name.empty()) c.name = std::filesystem::path(c.service_path).stem().string();
   return result;

@@ -77,7 +77,7 @@ Registry parse_registry(const json& j) {
       seal(ep);
       if (e.contains("returns") && !e["returns"].is_null())
         ep.returns = schema::parse_type_desc(e["returns"], "entrypoint '" + ep.name + "', return value");
-      ep.result_check = schema::with_nullable_floats(ep.returns);
+      ep.result_check = schema::result_shape(ep.returns);
       r.entrypoints.push_back(std::move(ep));
     }
   }
@@ -122,7 +122,7 @@ void seal(Entrypoint& ep) {
   for (const auto& p : ep.params) t.fields.push_back({p.name, p.type, p.required});
   t.needs_build = true;  // so the validator records a note per argument
   ep.arguments = std::move(t);
-  ep.result_check = schema::with_nullable_floats(ep.returns);
+  ep.result_check = schema::result_shape(ep.returns);
 }
 
 namespace {

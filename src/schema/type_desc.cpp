@@ -219,30 +219,33 @@ json to_json(const TypeDesc& t) {
 
 namespace {
 
-TypeDesc nullable_floats(const TypeDesc& t, std::vector<int>& path) {
+TypeDesc result_shape_of(const TypeDesc& t, std::vector<int>& path) {
   if (t.kind == Kind::float_ || t.kind == Kind::number) {
     TypeDesc u;
     u.kind = Kind::union_;
     u.items = {t, scalar(Kind::none)};
     return u;
   }
+  if (t.kind == Kind::bytes || t.kind == Kind::datetime || t.kind == Kind::date || t.kind == Kind::time ||
+      t.kind == Kind::uuid)
+    return scalar(Kind::str);
   TypeDesc out = t;
   if (t.kind == Kind::object) {
     if (t.ref >= 0 && std::find(path.begin(), path.end(), t.ref) != path.end()) return out;
     path.push_back(t.ref);
-    for (auto& f : out.fields) f.type = nullable_floats(f.type, path);
+    for (auto& f : out.fields) f.type = result_shape_of(f.type, path);
     path.pop_back();
     return out;
   }
-  for (auto& item : out.items) item = nullable_floats(item, path);
+  for (auto& item : out.items) item = result_shape_of(item, path);
   return out;
 }
 
 }  // namespace
 
-TypeDesc with_nullable_floats(const TypeDesc& t) {
+TypeDesc result_shape(const TypeDesc& t) {
   std::vector<int> path;
-  return nullable_floats(t, path);
+  return result_shape_of(t, path);
 }
 
 std::string display_name(const TypeDesc& t) {

@@ -200,3 +200,16 @@ def test_mounts_are_not_in_the_openapi_document_and_are_in_the_access_log(svc):
     assert not [p for p in paths if p.startswith(("/wsgi", "/asgi", "/api", "/dashboard"))], sorted(paths)
     svc.request("GET", "/wsgi/logged")
     assert svc.wait_for_output(r"mvi\.access: GET /wsgi/logged 201")
+
+
+# ---- a Daeploy manager's variables ----
+
+
+def test_under_a_daeploy_managers_variables_the_root_path_is_daeploys(start_service):
+    svc = start_service(SERVICES_DIR / "daeploy_parity" / "service.py", "--drain-delay", "0",
+                        env={"daeploy.name": "parity", "daeploy.version": "1.2.0"})
+    spec = svc.request("GET", "/openapi.json").body
+    assert spec["servers"] == [{"url": "/services/parity_1.2.0"}] and spec["info"]["title"] == "parity 1.2.0", spec
+    for path in ("/root_path", "/services/parity_1.2.0/root_path"):  # with or without the proxy's prefix
+        r = svc.request("GET", path)
+        assert r.status == 200 and r.body == "/services/parity_1.2.0", (path, r)

@@ -204,6 +204,11 @@ TEST(ParseCommandLine, DaeployAliases) {
   ASSERT_FALSE(r.exit_code) << r.output;
   EXPECT_EQ(r.config.name, "dname");
   EXPECT_EQ(r.config.version, "1.0.0");
+  // a Daeploy manager's variables also give Daeploy's root path, unless one is set
+  EXPECT_EQ(r.config.root_path, "/services/dname_1.0.0");
+  auto set = parse({"service.py", "--root-path", "/x"}, {{"daeploy.name", "dname"}, {"daeploy.version", "1.0.0"}});
+  EXPECT_EQ(set.config.root_path, "/x");
+  EXPECT_EQ(parse({"service.py"}, {{"daeploy.name", "dname"}}).config.root_path, "");
 }
 
 TEST(ParseCommandLine, MviNamesWinOverDaeployAliases) {

@@ -217,7 +217,7 @@ json model_of(json fields) {
 }
 
 TEST(ValidateResult, CoercesDropsUndeclaredKeysAndFillsDefaultsInDeclarationOrder) {
-  TypeDesc t = with_nullable_floats(parse_type_desc(
+  TypeDesc t = result_shape(parse_type_desc(
       list_of(model_of({{{"name", "name"}, {"type", kStr}, {"required", true}},
                         {{"name", "role"}, {"type", kStr}, {"required", false}, {"default", "viewer"}},
                         {{"name", "score"}, {"type", kFloat}, {"required", false}}})),
@@ -242,14 +242,24 @@ TEST(ValidateResult, AMismatchIsReportedUnderResponse) {
 }
 
 TEST(ValidateResult, NullStandsForANonFiniteFloatEverywhere) {
-  TypeDesc t = with_nullable_floats(parse_type_desc(dict_of(list_of(kFloat)), "t"));
+  TypeDesc t = result_shape(parse_type_desc(dict_of(list_of(kFloat)), "t"));
   json v = json::parse(R"({"a": [1, null, 2.5]})");
   Errors errors;
   EXPECT_TRUE(validate_result(t, v, errors)) << (errors.empty() ? "" : errors[0].msg);
   EXPECT_EQ(v.dump(), R"({"a":[1.0,null,2.5]})");
-  TypeDesc strict = parse_type_desc(kFloat, "t");  // only with_nullable_floats widens it
+  TypeDesc strict = parse_type_desc(kFloat, "t");  // only result_shape widens it
   json null_value = nullptr;
   EXPECT_FALSE(validate_result(strict, null_value, errors));
+}
+
+TEST(ValidateResult, EncodedBytesAndTimesStayAsTheEncoderWroteThem) {
+  TypeDesc t = result_shape(parse_type_desc(
+      tuple_of({json{{"kind", "bytes"}}, json{{"kind", "datetime"}}, json{{"kind", "uuid"}}}), "t"));
+  json v = json::parse(R"(["aGk=", "2024-05-01T01:00:00", "A1B2C3D4-0000-0000-0000-000000000000"])");
+  const json sent = v;
+  Errors errors;
+  EXPECT_TRUE(validate_result(t, v, errors));
+  EXPECT_EQ(v, sent);  // not decoded to binary, not re-rendered
 }
 
 TEST(ValidateResult, ArraysAndFramesTheEncoderShapesAreNotChecked) {

@@ -46,8 +46,8 @@ struct Entrypoint {
   std::string mount;
   std::vector<Param> params;
   schema::TypeDesc returns;
-  // What a result is checked against (schema::validate_result): `returns` with every float also taking null,
-  // because the encoder already turned NaN and infinities into null. Set by parse_registry and seal().
+  // What a result is checked against (schema::validate_result): schema::result_shape(returns), the shape the
+  // encoder's JSON has. Set by parse_registry and seal().
   schema::TypeDesc result_check;
   // The arguments as one object type (a TypedDict of the params, in order): what validate_arguments
   // checks a body against, with the validator's own object rules. Set by parse_registry, or by

@@ -68,9 +68,10 @@ nlohmann::ordered_json to_json(const TypeDesc& t);
 // A short human name such as "list[int]" for messages.
 std::string display_name(const TypeDesc& t);
 
-// `t` with every float (and number) also accepting null, inside containers and objects too: the shape of a result
-// after the encoder turned NaN and infinities into null. Object fields are followed once per class (a recursive
-// model stops at its second appearance on a path).
-TypeDesc with_nullable_floats(const TypeDesc& t);
+// What a function's result is checked against, once the encoder made it JSON: `t` with every float (and number)
+// also accepting null (NaN and infinities became null), and bytes, datetime, date, time and UUID as plain
+// strings (the encoder already wrote base64 and ISO text; checking must not rewrite it). Inside containers and
+// objects too; object fields are followed once per class (a recursive model stops at its second appearance).
+TypeDesc result_shape(const TypeDesc& t);
 
 }  // namespace mvi::schema

@@ -131,3 +131,11 @@ service.app.mount("/wsgi", wsgi_app)
 service.app.mount("/dashboard", WSGIMiddleware(wsgi_app))  # Daeploy's recipe for a Dash app's server
 service.app.mount("/asgi", asgi_app)
 service.app.mount("/api", api)
+
+
+import mvi
+
+
+@service.entrypoint(method="GET")
+def root_path() -> str:
+    return mvi.utilities.get_service_root_path()
