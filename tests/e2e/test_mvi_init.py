@@ -24,6 +24,7 @@ EXPECTED_FILES = {
     ".s2iignore",
     "tests/conftest.py",
     "tests/test_service.py",
+    "tests/test_http.py",
 }
 WORLD_MSG = "Someone is trying to greet the World, too time consuming. Skipping!"
 

@@ -49,6 +49,7 @@ EXPECTED_FILES = {
     ".s2iignore",
     "tests/conftest.py",
     "tests/test_service.py",
+    "tests/test_http.py",
 }
 
 
