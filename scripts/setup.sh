@@ -44,5 +44,12 @@ if ! cmp -s package-lock.json node_modules/.mvi-installed-lock.json 2>/dev/null;
   cp package-lock.json node_modules/.mvi-installed-lock.json
 fi
 
+# `import mvi` for Debian's python3 straight from this tree, so `python3 service.py` (which then finds build/mvi-runtime
+# beside the package) and the tests `mvi init` writes work right after set-up: a .pth in the site directory for local
+# packages names this clone's python/ (docs/python-api.md). Re-running set-up from another clone points it there.
+SITE_DIR=$(/usr/bin/python3 -c 'import site; print(site.getsitepackages()[0])')
+$SUDO mkdir -p "$SITE_DIR"
+echo "$PWD/python" | $SUDO tee "$SITE_DIR/mvi-runtime.pth" > /dev/null
+
 cmake -S . -B build -G Ninja -DPython_EXECUTABLE=/usr/bin/python3
 cmake --build build

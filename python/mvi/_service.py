@@ -7,7 +7,6 @@ import logging
 import math
 import os
 import re
-import shutil
 import sys
 import threading
 import typing
@@ -19,6 +18,7 @@ from ._coerce import coerce
 from ._describe import Context, describe_json
 from ._invalid import Invalid
 from ._mounts import MountedApps
+from ._runtime_binary import find_runtime
 from ._unsupported import UnsupportedType
 
 HTTPMethod = typing.Literal["GET", "POST", "PUT", "PATCH", "DELETE", "get", "post", "put", "patch", "delete"]
@@ -346,11 +346,7 @@ class Service:
         main_file = caller.get("__file__")
         if not main_file:
             raise RuntimeError("service.run(): no service file to serve (interactive or -c); use mvi-runtime FILE")
-        binary = os.environ.get("MVI_RUNTIME_BIN") or shutil.which("mvi-runtime")
-        if not binary:
-            raise RuntimeError("service.run(): mvi-runtime not found on PATH; install it or set MVI_RUNTIME_BIN")
-        if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
-            raise RuntimeError(f"service.run(): {binary!r} is not an executable file (MVI_RUNTIME_BIN)")
+        binary = find_runtime("service.run()")  # MVI_RUNTIME_BIN, beside the package, PATH (SPEC §13)
         for stream in (sys.stdout, sys.stderr):
             if stream is not None:
                 stream.flush()  # exec discards unflushed buffers

@@ -1,6 +1,7 @@
 """service.run() (exec into mvi-runtime from __main__, nothing when imported) and _loader.load_service."""
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -65,8 +66,13 @@ def fake_runtime(tmp_path):
 
 
 def run_python(args, tmp_path, **env):
+    # a copy of the package, so the mvi-runtime built beside the source tree's package is not found
+    package = tmp_path / "pkg"
+    if not package.exists():
+        shutil.copytree(os.path.join(PYTHON_DIR, "mvi"), package / "mvi",
+                        ignore=shutil.ignore_patterns("__pycache__"))
     full_env = {k: v for k, v in os.environ.items() if k != "MVI_RUNTIME_BIN"}
-    full_env.update(PYTHONPATH=PYTHON_DIR, PATH=str(tmp_path / "empty-bin"), **env)
+    full_env.update(PYTHONPATH=str(package), PATH=str(tmp_path / "empty-bin"), **env)
     return subprocess.run([sys.executable, *args], cwd=tmp_path, env=full_env, capture_output=True, text=True,
                           timeout=60)
 
@@ -94,8 +100,23 @@ def test_run_without_runtime_is_a_clear_error(tmp_path):
     (tmp_path / "service.py").write_text(NEW_STYLE)
     result = run_python(["service.py"], tmp_path)
     assert result.returncode == 1
-    assert "RuntimeError: service.run(): mvi-runtime not found on PATH" in result.stderr
+    assert "RuntimeError: service.run(): mvi-runtime not found (looked at " in result.stderr
+    assert "and PATH); build it with the README's commands, install it, or set MVI_RUNTIME_BIN" in result.stderr
     assert "not reached" not in result.stdout
+
+
+def test_run_finds_the_runtime_built_beside_the_package(tmp_path, fake_runtime):
+    # the source tree's layout: python/mvi beside build/mvi-runtime
+    (tmp_path / "service.py").write_text(NEW_STYLE)
+    run_python(["-c", "pass"], tmp_path)  # makes tmp_path/pkg
+    os.makedirs(tmp_path / "build")
+    os.symlink(fake_runtime, tmp_path / "build" / "mvi-runtime")
+    os.rename(tmp_path / "pkg", tmp_path / "python")
+    result = subprocess.run([sys.executable, "service.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env={**{k: v for k, v in os.environ.items() if k != "MVI_RUNTIME_BIN"},
+                                 "PYTHONPATH": str(tmp_path / "python"), "PATH": str(tmp_path / "empty-bin")})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1] == f"ARG {tmp_path / 'build' / 'mvi-runtime'}", result.stdout
 
 
 def test_run_with_bad_runtime_bin(tmp_path):
