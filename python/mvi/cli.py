@@ -132,7 +132,7 @@ def _summary(name):
         f"Created {name}/: {', '.join(LAYOUT)}\n"
         f"Next:\n"
         f"  cd {name}\n"
-        f"  mvi-runtime service.py     # serves http://localhost:8000 (API docs at /docs)\n"
+        f"  python3 service.py         # serves http://localhost:8000 (API docs at /docs); Ctrl-C stops it\n"
         f"  python3 -m pytest tests    # runs its tests\n"
     )
 
