@@ -11,7 +11,7 @@ export DEBIAN_FRONTEND=noninteractive
 # Why each package is here: docs/dependencies.md.
 PACKAGES=(
   build-essential cmake ninja-build ccache
-  python3 python3-dev python3-pytest python3-mypy
+  python3 python3-dev python3-pytest python3-mypy python3-venv python3-pip python3-setuptools
   pybind11-dev libboost-dev nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev
   libmimalloc-dev
   python3-numpy python3-pandas python3-pydantic

@@ -52,3 +52,21 @@ def test_mvi_init_and_its_printed_next_steps_work_verbatim(set_up_here, tmp_path
     assert tests.returncode == 0 and " passed" in tests.stdout and "failed" not in tests.stdout, tests.describe()
     direct = run_command([SYSTEM_PYTHON, "-c", "import service; print(service.hello('Bob'))"], cwd=demo, env=CLEAN)
     assert direct.returncode == 0 and direct.stdout.strip() == "Hello Bob", direct.describe()
+
+
+def test_pip_installs_the_package_into_a_virtualenv(tmp_path):
+    """python/pyproject.toml: `pip install ./python` in a virtualenv (offline: Debian's setuptools through
+    --system-site-packages), then the venv's own mvi is imported and its `mvi` command makes a project."""
+    source = tmp_path / "src"
+    shutil.copytree(REPO / "python", source, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
+    venv = tmp_path / "venv"
+    made = run_command([SYSTEM_PYTHON, "-m", "venv", "--system-site-packages", venv], env=CLEAN, timeout=60)
+    assert made.returncode == 0, made.describe()
+    pip = run_command([venv / "bin" / "pip", "install", "-q", "--no-build-isolation", "--no-index", source],
+                      cwd=tmp_path, env=CLEAN, timeout=180)
+    assert pip.returncode == 0, pip.describe()
+    where = run_command([venv / "bin" / "python", "-c", "import mvi; print(mvi.__file__)"], cwd=tmp_path, env=CLEAN)
+    assert where.returncode == 0 and where.stdout.strip().startswith(str(venv)), where.describe()
+    init = run_command([venv / "bin" / "mvi", "init", "demo", "-n"], cwd=tmp_path, env=CLEAN)
+    assert init.returncode == 0 and (tmp_path / "demo" / "tests" / "test_http.py").is_file(), init.describe()
+    assert (tmp_path / "demo" / ".s2iignore").is_file()
