@@ -151,7 +151,8 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
                "Print the runtime version and exit (--version=X sets the service version)");
   app.add_option("service", c.service_path, "The service file (service.py)")->type_name("SERVICE_PY");
   option(app, "--host", c.host, "Listen address [MVI_HOST]");
-  option(app, "--port", c.port, "Listen port, 0 = any free port [MVI_PORT]");
+  int port = c.port;  // an int, so 99999 gets CLI11's range message rather than "Could not convert"
+  ranged(app, "--port", port, "Listen port, 0 = any free port [MVI_PORT]", 0, 65535);
   app.add_option("--name", c.name, "Service name [MVI_SERVICE_NAME] (default: file stem)");
   option(app, "--service-version", c.version, "Service version [MVI_SERVICE_VERSION]");
   app.add_option("--root-path", c.root_path, "Path prefix behind a proxy [MVI_ROOT_PATH]");
@@ -257,6 +258,10 @@ ParseResult parse_command_line(int argc, const char* const* argv, const EnvLooku
     result.output = "mvi-runtime: the service file is required, e.g. mvi-runtime service.py\n";
     return result;
   }
+  c.port = static_cast<std::uint16_t>(port);
+  // A project folder (what `mvi init` makes) means its service.py.
+  if (std::error_code ec; std::filesystem::is_directory(c.service_path, ec))
+    c.service_path = (std::filesystem::path(c.service_path) / "service.py").string();
   c.limits.max_body_size = max_body;
   c.limits.max_header_size = max_header;
   c.limits.max_request_line = max_request_line;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -420,6 +421,29 @@ TEST(ParseSize, LargestPlainNumber) {
 TEST(ParseSize, OverflowingUnitIsRejected) {
   EXPECT_EQ(parse_size("999999999999999g"), std::nullopt);
   EXPECT_EQ(parse_size("17179869184g"), std::nullopt) << "2^34 GiB = 2^64 bytes wraps to 0";
+}
+
+}  // namespace
+}  // namespace mvi::config
+
+namespace mvi::config {
+namespace {
+
+TEST(ParseCommandLine, APortOutsideTheRangeSaysTheRange) {
+  auto r = parse({"service.py", "--port", "99999"}, {});
+  ASSERT_TRUE(r.exit_code);
+  EXPECT_EQ(*r.exit_code, 2);
+  EXPECT_NE(r.output.find("--port"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("not in range 0 to 65535"), std::string::npos) << r.output;
+  EXPECT_EQ(parse({"service.py", "--port", "65535"}, {}).config.port, 65535);
+}
+
+TEST(ParseCommandLine, AFolderMeansItsServicePy) {
+  const auto folder = std::filesystem::temp_directory_path();
+  auto r = parse({folder.string()}, {});
+  ASSERT_FALSE(r.exit_code) << r.output;
+  EXPECT_EQ(r.config.service_path, (folder / "service.py").string());
+  EXPECT_EQ(r.config.name, "service");
 }
 
 }  // namespace
