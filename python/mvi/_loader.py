@@ -5,6 +5,7 @@ import builtins
 import importlib.machinery
 import os
 import sys
+import traceback
 import types
 
 from ._service import service
@@ -27,3 +28,24 @@ def load_service(path: str) -> dict:
         source = f.read()
     exec(compile(source, path, "exec"), module.__dict__)
     return service._export()
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def format_error(exc_type, exc, tb) -> list[str]:
+    """The traceback of an error while loading or starting the service, as the user needs it: only the frames of
+    their own code (and libraries), not the mvi package's (the loader's exec, a check inside service.entrypoint),
+    so it ends at the user's line. When every frame is mvi's (a bug of ours), all are kept."""
+    frames = []
+    node = tb
+    while node is not None:
+        if not node.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+            frames.append(node)
+        node = node.tb_next
+    if frames:
+        for earlier, later in zip(frames, frames[1:]):
+            earlier.tb_next = later
+        frames[-1].tb_next = None
+        tb = frames[0]
+    return traceback.format_exception(exc_type, exc, tb)

@@ -45,6 +45,21 @@ std::string format_traceback(const FunctionTable& table, py::error_already_set& 
   return e.what();
 }
 
+// An error while loading or starting the service: the user's frames only (mvi._loader.format_error), falling back
+// to the whole traceback when that helper is not there (the failure may be mvi's own import).
+std::string format_user_traceback(const FunctionTable& table, py::error_already_set& e) {
+  try {
+    py::list lines = py::module_::import("mvi._loader").attr("format_error")(e.type(), e.value(), e.trace());
+    std::string out;
+    for (py::handle line : lines) out += py::str(line).cast<std::string>();
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  } catch (const std::exception&) {
+    PyErr_Clear();
+  }
+  return format_traceback(table, e);
+}
+
 std::string exception_summary(py::error_already_set& e) {
   try {
     std::string type = py::str(e.type().attr("__name__"));
@@ -194,7 +209,7 @@ registry::Registry PythonHost::load_service() {
     if (needs_loop) py::module_::import("mvi._runtime_loop").attr("start")();
     return registry;
   } catch (py::error_already_set& e) {
-    throw core::Error::load_failed(format_traceback(t, e));
+    throw core::Error::load_failed(format_user_traceback(t, e));
   } catch (const core::Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -216,7 +231,7 @@ void PythonHost::run_startup() {
     if (t.startup && py::len(t.startup) > 0) py::module_::import("mvi._lifespan").attr("startup")(t.startup);
     impl_->started_up = true;
   } catch (py::error_already_set& e) {
-    throw core::Error::load_failed(format_traceback(t, e));
+    throw core::Error::load_failed(format_user_traceback(t, e));
   }
 }
 

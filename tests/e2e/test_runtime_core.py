@@ -100,6 +100,23 @@ def test_import_error_exits_nonzero_with_traceback(runtime_bin, run_cmd):
     assert "RuntimeError" in result.stderr and "import-time failure marker 51c2" in result.stderr, (
         f"the exception type and message are not on stderr\n{result.describe()}"
     )
+    # the user's frames only: the loader's exec is not one of them (issue 16)
+    assert "mvi/_loader.py" not in result.stderr and 'import_error/service.py", line 12' in result.stderr, (
+        result.describe())
+
+
+def test_a_mistake_caught_inside_mvi_shows_the_users_line(runtime_bin, run_cmd, tmp_path):
+    (tmp_path / "service.py").write_text(
+        "from mvi import service\n\n\n@service.entrypoint(methd='GET')\ndef hello() -> str:\n    return 'hi'\n")
+    result = run_cmd([runtime_bin, "--host", "127.0.0.1", "--port", "0", tmp_path / "service.py"], timeout=20)
+    assert result.returncode != 0, result.describe()
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    # the last frame is the user's decorator line, then the error naming the function and the typo
+    error = next(i for i, line in enumerate(lines) if line.startswith("TypeError"))
+    last_frame = [line for line in lines[:error] if line.strip().startswith('File "')][-1]
+    assert last_frame.strip().startswith(f'File "{tmp_path / "service.py"}", line 4'), result.describe()
+    assert "entrypoint 'hello': unknown option(s) methd" in lines[error], result.describe()
+    assert "mvi/_service.py" not in result.stderr and "mvi/_loader.py" not in result.stderr, result.describe()
 
 
 def test_check_good_service(runtime_bin, run_cmd):

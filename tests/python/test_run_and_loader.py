@@ -216,3 +216,26 @@ def test_load_service_reports_registration_errors(tmp_path, restore_interpreter_
     (tmp_path / "bad.py").write_text("from mvi import service\n@service.entrypoint\ndef status(): pass\n")
     with pytest.raises(ValueError, match="entrypoint 'status'"):
         _loader.load_service(str(tmp_path / "bad.py"))
+
+
+def test_load_errors_are_formatted_with_the_users_frames_only(tmp_path):
+    (tmp_path / "svc_with_typo.py").write_text("from mvi import service\nservice.add_parameter('bad name', 1)\n")
+    try:
+        _loader.load_service(str(tmp_path / "svc_with_typo.py"))
+    except ValueError as exc:
+        text = "".join(_loader.format_error(type(exc), exc, exc.__traceback__))
+    else:
+        raise AssertionError("the bad parameter name was accepted")
+    assert 'svc_with_typo.py", line 2, in <module>' in text, text
+    assert "mvi" + os.sep + "_" not in text, text  # neither _loader.py nor _service.py
+    assert text.rstrip().endswith("got 'bad name'"), text
+
+
+def test_load_errors_keep_every_frame_when_all_are_mvis():
+    # code "from" mvi's own file raising: a bug of ours, whose frames must not all vanish
+    try:
+        exec(compile("raise KeyError('x')", _loader.__file__, "exec"), {})
+    except KeyError as exc:
+        only_mvi = exc.__traceback__.tb_next  # without this test's own frame
+        text = "".join(_loader.format_error(type(exc), exc, only_mvi))
+    assert f'File "{_loader.__file__}", line 1' in text and "KeyError: 'x'" in text, text
