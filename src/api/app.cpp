@@ -261,15 +261,19 @@ http::Response cors_preflight(const config::Security& sec, std::string_view orig
   // Starlette's CORSMiddleware with Daeploy's settings, which FastAPI users know: the same headers on every
   // preflight, the origin echoed only when listed, and 400 naming what is not allowed.
   static constexpr std::string_view kMethods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
-  static constexpr std::string_view kHeaders[] = {"accept", "accept-language", "authorization", "content-language",
-                                                  "content-type", "x-request-id"};
+  static constexpr std::string_view kHeaders[] = {"Accept",           "Accept-Language", "Authorization",
+                                                  "Content-Language", "Content-Type",    "X-Request-ID"};
+  auto listed = [](const auto& names) {
+    std::string out;
+    for (std::string_view n : names) out.append(out.empty() ? "" : ", ").append(n);
+    return out;
+  };
   http::Response r;
   r.content_type = "text/plain; charset=utf-8";
   r.set_header("Vary", "Origin");
-  r.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE");
+  r.set_header("Access-Control-Allow-Methods", listed(kMethods));
   r.set_header("Access-Control-Max-Age", "600");
-  r.set_header("Access-Control-Allow-Headers",
-               "Accept, Accept-Language, Authorization, Content-Language, Content-Type, X-Request-ID");
+  r.set_header("Access-Control-Allow-Headers", listed(kHeaders));
   if (sec.cors_credentials) r.set_header("Access-Control-Allow-Credentials", "true");
   std::vector<std::string_view> failures;
   if (std::find(sec.cors_origins.begin(), sec.cors_origins.end(), origin) != sec.cors_origins.end())
@@ -283,9 +287,10 @@ http::Response cors_preflight(const config::Security& sec, std::string_view orig
       auto comma = rest.find(',');
       std::string name;
       for (char c : rest.substr(0, comma))
-        if (c != ' ' && c != '\t') name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (c != ' ' && c != '\t') name += c;
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-      if (!name.empty() && std::find(std::begin(kHeaders), std::end(kHeaders), name) == std::end(kHeaders)) {
+      auto allowed = [&name](std::string_view h) { return http::iequals(h, name); };
+      if (!name.empty() && std::none_of(std::begin(kHeaders), std::end(kHeaders), allowed)) {
         failures.push_back("headers");
         break;
       }

@@ -30,15 +30,22 @@ using json = nlohmann::ordered_json;
 
 namespace mvi::python {
 
+namespace {
+
+// `format(type, value, traceback)` (traceback.format_exception's signature) joined into one text.
+std::string formatted(py::handle format, py::error_already_set& e) {
+  py::list lines = format(e.type(), e.value(), e.trace());
+  std::string out;
+  for (py::handle line : lines) out += py::str(line).cast<std::string>();
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
 std::string format_traceback(const FunctionTable& table, py::error_already_set& e) {
   try {
-    if (table.format_exception) {
-      py::list lines = table.format_exception(e.type(), e.value(), e.trace());
-      std::string out;
-      for (py::handle line : lines) out += py::str(line).cast<std::string>();
-      while (!out.empty() && out.back() == '\n') out.pop_back();
-      return out;
-    }
+    if (table.format_exception) return formatted(table.format_exception, e);
   } catch (const std::exception&) {
     // Formatting itself failed (a broken __str__, say): fall back to pybind11's summary.
   }
@@ -49,11 +56,7 @@ std::string format_traceback(const FunctionTable& table, py::error_already_set& 
 // to the whole traceback when that helper is not there (the failure may be mvi's own import).
 std::string format_user_traceback(const FunctionTable& table, py::error_already_set& e) {
   try {
-    py::list lines = py::module_::import("mvi._loader").attr("format_error")(e.type(), e.value(), e.trace());
-    std::string out;
-    for (py::handle line : lines) out += py::str(line).cast<std::string>();
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
+    return formatted(py::module_::import("mvi._loader").attr("format_error"), e);
   } catch (const std::exception&) {
     PyErr_Clear();
   }

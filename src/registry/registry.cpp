@@ -74,10 +74,9 @@ Registry parse_registry(const json& j) {
           ep.params.push_back(std::move(param));
         }
       }
-      seal(ep);
       if (e.contains("returns") && !e["returns"].is_null())
         ep.returns = schema::parse_type_desc(e["returns"], "entrypoint '" + ep.name + "', return value");
-      ep.result_check = schema::result_shape(ep.returns);
+      seal(ep);
       r.entrypoints.push_back(std::move(ep));
     }
   }
@@ -122,7 +121,8 @@ void seal(Entrypoint& ep) {
   for (const auto& p : ep.params) t.fields.push_back({p.name, p.type, p.required});
   t.needs_build = true;  // so the validator records a note per argument
   ep.arguments = std::move(t);
-  ep.result_check = schema::result_shape(ep.returns);
+  // Decided once here, not per call: `any` when nothing about the result is checked.
+  ep.result_check = schema::result_is_checked(ep.returns) ? schema::result_shape(ep.returns) : schema::TypeDesc{};
 }
 
 namespace {

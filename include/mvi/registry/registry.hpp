@@ -47,7 +47,7 @@ struct Entrypoint {
   std::vector<Param> params;
   schema::TypeDesc returns;
   // What a result is checked against (schema::validate_result): schema::result_shape(returns), the shape the
-  // encoder's JSON has. Set by parse_registry and seal().
+  // encoder's JSON has, or `any` when the result is not checked (schema::result_is_checked). Set by seal().
   schema::TypeDesc result_check;
   // The arguments as one object type (a TypedDict of the params, in order): what validate_arguments
   // checks a body against, with the validator's own object rules. Set by parse_registry, or by
@@ -55,7 +55,7 @@ struct Entrypoint {
   schema::TypeDesc arguments;
 };
 
-// Derives `arguments` from `params`; call after changing params.
+// Derives `arguments` from `params` and `result_check` from `returns`; call after changing either.
 void seal(Entrypoint& ep);
 
 struct Job {

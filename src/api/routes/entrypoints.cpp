@@ -84,7 +84,7 @@ void App::on_entrypoint(const ContextPtr& ctx, const registry::Entrypoint& ep, e
   exec::Call call{ep.index, ep.name, std::move(args), std::move(notes), req.request_id, req.cancel, nullptr, {}};
   std::string monitored_name = monitored ? ep.name : std::string();
   // The return annotation (or response_model=) is a response model: checked here, outside the GIL.
-  const schema::TypeDesc* returns = schema::result_is_checked(ep.returns) ? &ep.result_check : nullptr;
+  const schema::TypeDesc* returns = ep.result_check.kind == schema::Kind::any ? nullptr : &ep.result_check;
   const schema::TypeDesc* declared = &ep.returns;  // named in the log
   const std::string* media_type = ep.media_type.empty() ? nullptr : &ep.media_type;  // the registry outlives calls
   bool accepted = invoker.submit(std::move(call), [this, ctx, generation, status_code, monitored_name, returns,
